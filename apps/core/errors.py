@@ -1,0 +1,67 @@
+"""Domain errors. Services raise these; the API turns them into the documented error envelope
+(page 332) and dashboard views into form or page messages. Expected failures are never 500s."""
+from __future__ import annotations
+
+
+class DomainError(Exception):
+    status = 400
+    type = "invalid_request_error"
+    code = "invalid_request"
+
+    def __init__(self, message: str, *, code: str | None = None, param: str | None = None,
+                 details: dict | None = None, status: int | None = None):
+        super().__init__(message)
+        self.message = message
+        if code:
+            self.code = code
+        if status:
+            self.status = status
+        self.param = param
+        self.details = details
+
+    def as_envelope(self) -> dict:
+        error = {"type": self.type, "code": self.code, "message": self.message}
+        if self.param:
+            error["param"] = self.param
+        if self.details:
+            error["details"] = self.details
+        return {"error": error}
+
+
+class ValidationFailed(DomainError):
+    """Bad input. `fields` maps dotted paths to lists of reasons."""
+
+    code = "validation_error"
+
+    def __init__(self, message: str = "The request is invalid.", *, fields: dict[str, list[str]] | None = None,
+                 param: str | None = None, code: str | None = None):
+        fields = fields or {}
+        if param is None and fields:
+            param = next(iter(fields))
+        super().__init__(message, param=param, details={"fields": fields}, code=code)
+        self.fields = fields
+
+
+class NotFound(DomainError):
+    status = 404
+    code = "resource_missing"
+
+
+class PermissionDenied(DomainError):
+    status = 403
+    type = "permission_error"
+    code = "permission_denied"
+
+
+class Conflict(DomainError):
+    status = 409
+    code = "conflict"
+
+
+class BusinessRuleViolation(DomainError):
+    status = 422
+    code = "unprocessable_entity"
+
+
+class InvalidTransition(BusinessRuleViolation):
+    code = "invalid_state_transition"

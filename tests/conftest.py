@@ -1,0 +1,70 @@
+import os
+import shutil
+from dataclasses import dataclass
+
+import pytest
+from django.db import connection
+from rest_framework.test import APIClient
+
+from tests.factories import make_api_key, make_merchant
+
+USING_POSTGRES = bool(os.environ.get("DATABASE_URL"))
+requires_postgres = pytest.mark.skipif(not USING_POSTGRES, reason="needs PostgreSQL (make test uses it when it answers)")
+
+
+def pytest_collection_modifyitems(config, items):
+    # Browser tests run last: Playwright's event loop must not meet other async tests (STACK.md).
+    items.sort(key=lambda item: 1 if item.get_closest_marker("browser") else 0)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _flush_test_redis():
+    url = os.environ.get("REDIS_URL")
+    if url:
+        import redis
+
+        redis.Redis.from_url(url).flushdb()
+    yield
+
+
+@dataclass
+class Tenant:
+    merchant: object
+    sandbox_key: str
+    live_key: str
+
+    def client(self, *, live: bool = False) -> APIClient:
+        client = APIClient()
+        client.credentials(HTTP_X_API_KEY=self.live_key if live else self.sandbox_key)
+        return client
+
+
+@pytest.fixture
+def tenant(db):
+    merchant = make_merchant(name="Acme Ltd")
+    return Tenant(merchant, make_api_key(merchant), make_api_key(merchant, livemode=True))
+
+
+@pytest.fixture
+def other_tenant(db):
+    merchant = make_merchant(name="Globex Corp")
+    return Tenant(merchant, make_api_key(merchant), make_api_key(merchant, livemode=True))
+
+
+@pytest.fixture
+def api(tenant) -> APIClient:
+    return tenant.client()
+
+
+@pytest.fixture
+def chromium_path():
+    path = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or "/usr/bin/chromium"
+    if not os.path.exists(path):
+        if os.environ.get("CI") or os.environ.get("REQUIRE_SERVICES") == "1":
+            pytest.fail(f"Chromium not found at {path}; .ci/run installs Debian's chromium")
+        pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
+    return path
+
+
+def is_postgres() -> bool:
+    return connection.vendor == "postgresql"
