@@ -3,12 +3,24 @@ from django.conf.urls.static import static
 from django.contrib import admin
 from django.urls import include, path
 
-from apps.core.api.urls import catch_all, urlpatterns as api_urlpatterns
+from apps.billing import api_urls as billing_api
+from apps.catalog import api_urls as catalog_api
+from apps.core.api import urls as core_api
+from apps.customers import api_urls as customers_api
+
+# Every /v2 route, app by app; the JSON catch-all 404 stays last.
+api_urlpatterns = [
+    *core_api.urlpatterns,
+    *customers_api.urlpatterns,
+    *catalog_api.urlpatterns,
+    *billing_api.urlpatterns,
+    *core_api.catch_all,
+]
 
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("accounts/", include("allauth.urls")),
-    path("v2/", include(api_urlpatterns + catch_all)),
+    path("v2/", include(api_urlpatterns)),
     path("", include("apps.accounts.urls")),
 ]
 if settings.DEBUG:

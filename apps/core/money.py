@@ -12,7 +12,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from functools import lru_cache
 
 from babel.core import Locale
-from babel.numbers import format_currency, list_currencies
+from babel.numbers import list_currencies, parse_pattern
 
 # Commercial rounding: half away from zero, applied once per line.
 MONEY_ROUNDING = ROUND_HALF_UP
@@ -106,10 +106,7 @@ class Money:
 
     def format(self, locale: str = "en_US") -> str:
         """For display: '$1,234.50', '¥1,235', 'KWD 1.235'. Never parse this back."""
-        return format_currency(
-            self.to_decimal(), self.currency, locale=Locale.parse(locale), currency_digits=False,
-            format_type="standard", decimal_quantization=False,
-        )
+        return _format(self.to_decimal(), self.currency, self.exponent, locale)
 
     def __str__(self) -> str:
         return self.format()
@@ -189,6 +186,21 @@ class Money:
 
     def to_dict(self) -> dict:
         return {"amount_minor": self.amount_minor, "currency": self.currency}
+
+
+@lru_cache(maxsize=256)
+def _pattern(locale: str, exponent: int):
+    # The locale's currency pattern with exactly the currency's ISO decimals (CLDR's display
+    # precision sometimes differs from ISO 4217's minor units).
+    loc = Locale.parse(locale)
+    pattern = parse_pattern(loc.currency_formats["standard"].pattern)
+    pattern.frac_prec = (exponent, exponent)
+    return loc, pattern
+
+
+def _format(value: Decimal, currency: str, exponent: int, locale: str) -> str:
+    loc, pattern = _pattern(locale, exponent)
+    return pattern.apply(value, loc, currency=currency, currency_digits=False)
 
 
 def sum_money(items, currency: str) -> Money:

@@ -33,6 +33,9 @@ INSTALLED_APPS = [
     "allauth.account",
     "apps.core",
     "apps.accounts",
+    "apps.customers",
+    "apps.catalog",
+    "apps.billing",
 ]
 
 MIDDLEWARE = [
