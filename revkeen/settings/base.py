@@ -1,9 +1,12 @@
 """Settings shared by every run mode. Mode files (embedded, service, test) overlay this one."""
+import warnings
 from pathlib import Path
 
 import environ
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
+# whitenoise warns when collectstatic has not run yet (tests, embedded mode); static is served by finders then.
+warnings.filterwarnings("ignore", message="No directory at", module="whitenoise.base")
 env = environ.Env()
 
 SECRET_KEY = env("DJANGO_SECRET_KEY", default="dev-insecure-change-me-0123456789abcdefghijklmnopqrstuvwxyz")
@@ -147,7 +150,10 @@ SPECTACULAR_SETTINGS = {
 REVKEEN_API_VERSION = "2026-05-01"
 REVKEEN_SUPPORTED_API_VERSIONS = ["2025-09-01", "2026-01-01", "2026-05-01"]
 # Requests per minute and burst per API key, by mode (DECISIONS.md).
-REVKEEN_RATE_LIMITS = {"sandbox": (100, 200), "live": (1000, 2000)}
+REVKEEN_RATE_LIMITS = {
+    "sandbox": (env.int("RATE_LIMIT_SANDBOX_PER_MIN", default=100), env.int("RATE_LIMIT_SANDBOX_BURST", default=200)),
+    "live": (env.int("RATE_LIMIT_LIVE_PER_MIN", default=1000), env.int("RATE_LIMIT_LIVE_BURST", default=2000)),
+}
 IDEMPOTENCY_TTL_HOURS = 24
 
 # --- Celery: every task is a thin wrapper over an idempotent service.
