@@ -26,6 +26,9 @@ class PaginationSerializer(serializers.Serializer):
     hasMore = serializers.BooleanField()  # noqa: N815 (documented camelCase)
 
 
+EventResponse = inline_serializer(name="EventResponse", fields={"data": EventSerializer()})
+
+
 class EventFilterSerializer(serializers.Serializer):
     type = serializers.CharField(required=False, max_length=100)
     object_id = serializers.CharField(required=False, max_length=40)
@@ -55,7 +58,7 @@ class EventTestInput(StrictInputSerializer):
 class EventCreateTestApi(ApiView):
     operation_ids = {"post": "events_create_test"}
 
-    @extend_schema(request=EventTestInput, responses={201: inline_serializer(name="EventResponse", fields={"data": EventSerializer()})},
+    @extend_schema(request=EventTestInput, responses={201: EventResponse},
                    summary="Create a test event")
     def post(self, request):
         body = EventTestInput(data=request.data)
@@ -68,7 +71,7 @@ class EventCreateTestApi(ApiView):
 class EventDetailApi(ApiView):
     operation_ids = {"get": "events_get"}
 
-    @extend_schema(responses={200: inline_serializer(name="EventResponse", fields={"data": EventSerializer()})},
+    @extend_schema(responses={200: EventResponse},
                    summary="Retrieve an event")
     def get(self, request, event_id):
         return self.respond(event_payload(selectors.event_get(tenant=self.tenant, event_id=event_id)))

@@ -1,5 +1,6 @@
 """OpenAPI generation: every operation carries its reference operation id, the common headers and
 the documented error responses, so clients (and schemathesis) know every answer we can give."""
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, inline_serializer
 from rest_framework import serializers
@@ -51,3 +52,14 @@ class RevKeenAutoSchema(AutoSchema):
             responses.setdefault(str(status), self._get_response_for_code(
                 OpenApiResponse(ERROR_ENVELOPE, description=description), str(status), direction=direction))
         return responses
+
+
+class ApiKeyAuthenticationScheme(OpenApiAuthenticationExtension):
+    target_class = "apps.core.api.auth.ApiKeyAuthentication"
+    name = ["ApiKeyAuth", "BearerAuth"]
+
+    def get_security_definition(self, auto_schema):
+        return [
+            {"type": "apiKey", "in": "header", "name": "x-api-key"},
+            {"type": "http", "scheme": "bearer", "description": "The same rk_live_/rk_sandbox_ key as a bearer token."},
+        ]

@@ -1,11 +1,11 @@
 from django.urls import path, re_path
-from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView
+from drf_spectacular.views import SpectacularJSONAPIView, SpectacularRedocView
 
 from . import events
 from .views_public import api_not_found
 
 urlpatterns = [
-    path("openapi.json", SpectacularAPIView.as_view(authentication_classes=[], permission_classes=[],
+    path("openapi.json", SpectacularJSONAPIView.as_view(authentication_classes=[], permission_classes=[],
                                                     throttle_classes=[]), name="openapi"),
     path("reference", SpectacularRedocView.as_view(url_name="openapi", authentication_classes=[],
                                                    permission_classes=[], throttle_classes=[]), name="api-reference"),
