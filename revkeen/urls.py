@@ -3,8 +3,10 @@ from django.conf.urls.static import static
 from django.contrib import admin
 from django.urls import include, path
 
+from apps.accounts import urls as accounts_urls
 from apps.billing import api_urls as billing_api
 from apps.catalog import api_urls as catalog_api
+from apps.core import urls as core_urls
 from apps.core.api import urls as core_api
 from apps.customers import api_urls as customers_api
 
@@ -17,8 +19,15 @@ api_urlpatterns = [
     *core_api.catch_all,
 ]
 
+# The merchant dashboard, app by app, in the "dashboard" namespace.
+dashboard_urlpatterns = [
+    *accounts_urls.dashboard_urlpatterns,
+    *core_urls.dashboard_urlpatterns,
+]
+
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("dashboard/", include((dashboard_urlpatterns, "dashboard"))),
     path("accounts/", include("allauth.urls")),
     path("v2/", include(api_urlpatterns)),
     path("", include("apps.accounts.urls")),

@@ -10,7 +10,7 @@ from django.utils.text import slugify
 
 from apps.core.actors import Actor
 from apps.core.clock import now
-from apps.core.errors import BusinessRuleViolation, Conflict, PermissionDenied, ValidationFailed
+from apps.core.errors import BusinessRuleViolation, Conflict, NotFound, PermissionDenied, ValidationFailed
 from apps.core.events import emit_event
 from apps.core.money import CurrencyError, normalize_currency
 from apps.core.statemachine import transition
@@ -149,6 +149,32 @@ def onboarding_advance(*, merchant: Merchant, actor: Actor, completed_step: str)
     return merchant
 
 
+@transaction.atomic
+def onboarding_submit_step(*, user: User, merchant: Merchant | None, step: str, data: dict | None = None) -> Merchant:
+    """Saves one onboarding step and moves the merchant past it (the dashboard's auto-save).
+
+    The first submit of the business step creates the merchant. The user row is locked first so two
+    clicks on "Continue" create one merchant, not two.
+    """
+    actor = Actor.for_user(user)
+    data = data or {}
+    if merchant is None:
+        if step != Merchant.OnboardingStep.BUSINESS:
+            raise ValidationFailed("Start with your business details.", fields={"step": ["business details first"]})
+        User.objects.select_for_update().get(pk=user.pk)
+        existing = (Membership.objects.select_related("merchant").filter(user=user, role=Role.OWNER)
+                    .order_by("created_at").first())
+        if existing is None:
+            fields = dict(data)
+            merchant = merchant_create(owner=user, name=fields.pop("name", ""), country=fields.pop("country", ""),
+                                       **fields)
+            return onboarding_advance(merchant=merchant, actor=actor, completed_step=step)
+        merchant = existing.merchant
+    if data:
+        merchant = merchant_update(merchant=merchant, actor=actor, data=data)
+    return onboarding_advance(merchant=merchant, actor=actor, completed_step=step)
+
+
 # --- team -------------------------------------------------------------------------------------------
 def require_permission(membership: Membership | None, permission: str) -> None:
     if membership is None or membership.status != Membership.Status.ACTIVE or not role_has(membership.role, permission):
@@ -158,6 +184,17 @@ def require_permission(membership: Membership | None, permission: str) -> None:
 def _member_snapshot(membership: Membership) -> dict:
     return {"id": membership.pk, "object": "team_member", "email": membership.user.email,
             "role": membership.role, "status": membership.status}
+
+
+def _require_same_merchant(obj: Membership | Invitation, actor_membership: Membership) -> None:
+    # Views look rows up through merchant-scoped selectors; this is the services' own guard.
+    if obj.merchant_id != actor_membership.merchant_id:
+        raise NotFound(f"No such {obj._meta.verbose_name}: '{obj.pk}'", param="id")
+
+
+def _invitation_snapshot(invitation: Invitation) -> dict:
+    return {"id": invitation.pk, "object": "invitation", "email": invitation.email, "role": invitation.role,
+            "status": invitation.status, "expires_at": invitation.expires_at.isoformat()}
 
 
 def _lock_owners(merchant: Merchant) -> list[Membership]:
@@ -195,8 +232,7 @@ def invitation_create(*, merchant: Merchant, invited_by: Membership, email: str,
         raise ValidationFailed("There is already a pending invitation for that email; resend it instead.",
                                fields={"email": ["already invited"]})
     emit_event(tenant=_tenant_for(merchant), type="team.invitation_created",
-               data={"id": invitation.pk, "object": "invitation", "email": email, "role": role},
-               actor=Actor.for_user(invited_by.user))
+               data=_invitation_snapshot(invitation), actor=Actor.for_user(invited_by.user))
     return invitation, token
 
 
@@ -204,6 +240,7 @@ def invitation_create(*, merchant: Merchant, invited_by: Membership, email: str,
 def invitation_resend(*, invitation: Invitation, actor_membership: Membership) -> tuple[Invitation, str]:
     """A fresh token and a fresh 7 days; the old link stops working."""
     require_permission(actor_membership, Permission.MANAGE_TEAM)
+    _require_same_merchant(invitation, actor_membership)
     invitation = Invitation.objects.select_for_update().get(pk=invitation.pk)
     if invitation.status not in (Invitation.Status.PENDING, Invitation.Status.EXPIRED):
         raise BusinessRuleViolation("Only pending or expired invitations can be resent.")
@@ -212,15 +249,25 @@ def invitation_resend(*, invitation: Invitation, actor_membership: Membership) -
     invitation.expires_at = now() + INVITATION_TTL
     invitation.status = Invitation.Status.PENDING
     invitation.updated_at = now()
-    invitation.save()
+    try:
+        with transaction.atomic():
+            invitation.save()
+    except IntegrityError:  # an expired invitation whose email has since been invited again
+        raise BusinessRuleViolation("There is a newer pending invitation for that email; resend that one.")
+    emit_event(tenant=_tenant_for(invitation.merchant), type="team.invitation_resent",
+               data=_invitation_snapshot(invitation), actor=Actor.for_user(actor_membership.user))
     return invitation, token
 
 
 @transaction.atomic
 def invitation_revoke(*, invitation: Invitation, actor_membership: Membership) -> Invitation:
     require_permission(actor_membership, Permission.MANAGE_TEAM)
-    return transition(invitation, Invitation.Status.REVOKED, actor=Actor.for_user(actor_membership.user),
-                      reason="revoked")
+    _require_same_merchant(invitation, actor_membership)
+    actor = Actor.for_user(actor_membership.user)
+    invitation = transition(invitation, Invitation.Status.REVOKED, actor=actor, reason="revoked")
+    emit_event(tenant=_tenant_for(invitation.merchant), type="team.invitation_revoked",
+               data=_invitation_snapshot(invitation), actor=actor)
+    return invitation
 
 
 def invitation_get_by_token(*, token: str) -> Invitation | None:
@@ -263,6 +310,7 @@ def invitations_expire() -> int:
 @transaction.atomic
 def membership_change_role(*, membership: Membership, actor_membership: Membership, role: str) -> Membership:
     require_permission(actor_membership, Permission.MANAGE_TEAM)
+    _require_same_merchant(membership, actor_membership)
     if role not in Role.values:
         raise ValidationFailed("Unknown role.", fields={"role": ["must be one of " + ", ".join(Role.values)]})
     owners = _lock_owners(membership.merchant)
@@ -285,6 +333,7 @@ def membership_change_role(*, membership: Membership, actor_membership: Membersh
 @transaction.atomic
 def membership_remove(*, membership: Membership, actor_membership: Membership) -> None:
     require_permission(actor_membership, Permission.MANAGE_TEAM)
+    _require_same_merchant(membership, actor_membership)
     owners = _lock_owners(membership.merchant)
     membership = Membership.objects.select_for_update().select_related("user").get(pk=membership.pk)
     if membership.role == Role.OWNER and actor_membership.role != Role.OWNER:
@@ -300,14 +349,22 @@ def membership_remove(*, membership: Membership, actor_membership: Membership) -
 @transaction.atomic
 def membership_set_suspended(*, membership: Membership, actor_membership: Membership, suspended: bool) -> Membership:
     require_permission(actor_membership, Permission.MANAGE_TEAM)
+    _require_same_merchant(membership, actor_membership)
     owners = _lock_owners(membership.merchant)
+    membership = Membership.objects.select_for_update().select_related("user", "merchant").get(pk=membership.pk)
     if membership.role == Role.OWNER and actor_membership.role != Role.OWNER:
         raise PermissionDenied("Admins cannot suspend owners.")
+    if suspended and membership.pk == actor_membership.pk:
+        raise BusinessRuleViolation("You cannot suspend yourself.", code="self_suspend")
     if suspended and membership.role == Role.OWNER and [o.pk for o in owners] == [membership.pk]:
         raise BusinessRuleViolation("You cannot suspend the last owner.", code="last_owner")
     target = Membership.Status.SUSPENDED if suspended else Membership.Status.ACTIVE
-    return transition(membership, target, actor=Actor.for_user(actor_membership.user),
-                      reason="suspended" if suspended else "reactivated")
+    actor = Actor.for_user(actor_membership.user)
+    membership = transition(membership, target, actor=actor, reason="suspended" if suspended else "reactivated")
+    emit_event(tenant=_tenant_for(membership.merchant),
+               type="team.member_suspended" if suspended else "team.member_reactivated",
+               data=_member_snapshot(membership), actor=actor)
+    return membership
 
 
 # --- API keys --------------------------------------------------------------------------------------
@@ -343,3 +400,47 @@ def api_key_revoke(*, api_key: ApiKey, actor: Actor) -> ApiKey:
                    data={"id": api_key.pk, "object": "api_key", "name": api_key.name, "masked": api_key.masked},
                    actor=actor)
     return api_key
+
+
+# --- users and operator decisions ------------------------------------------------------------------
+@transaction.atomic
+def user_create(*, email: str, password: str | None = None, name: str = "", is_staff: bool = False,
+                is_superuser: bool = False, email_verified: bool = False) -> User:
+    """A person who can sign in. Sign-up goes through allauth; this is for the CLI, demo data and operators."""
+    from allauth.account.models import EmailAddress
+
+    email = (email or "").strip().lower()
+    if "@" not in email:
+        raise ValidationFailed("A valid email address is required.", fields={"email": ["must be a valid email address"]})
+    if User.objects.filter(email__iexact=email).exists():
+        raise ValidationFailed("Someone already uses that email address.", fields={"email": ["already registered"]})
+    if is_superuser:
+        user = User.objects.create_superuser(email, password, name=name)
+    else:
+        user = User.objects.create_user(email, password, name=name, is_staff=is_staff)
+    EmailAddress.objects.create(user=user, email=email, primary=True, verified=email_verified)
+    return user
+
+
+def user_set_password(*, user: User, password: str) -> User:
+    user.set_password(password)
+    user.save(update_fields=["password"])
+    return user
+
+
+def merchant_clean_fields(*, data: dict) -> dict:
+    """Validates merchant fields exactly as merchant_create/merchant_update will (forms show errors early)."""
+    return _validate_merchant_fields(data)
+
+
+@transaction.atomic
+def merchant_set_live_enabled(*, merchant: Merchant, enabled: bool, actor: Actor) -> Merchant:
+    """Operators approve (or withdraw) live payments after review (page 007). Idempotent."""
+    changed = Merchant.objects.filter(pk=merchant.pk).exclude(live_enabled=enabled).update(
+        live_enabled=enabled, updated_at=now())
+    merchant.refresh_from_db()
+    if changed:
+        emit_event(tenant=_tenant_for(merchant), type="merchant.updated",
+                   data={**_merchant_snapshot(merchant), "live_enabled": merchant.live_enabled}, actor=actor,
+                   previous_attributes={"live_enabled": not enabled})
+    return merchant
