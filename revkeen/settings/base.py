@@ -106,6 +106,7 @@ LOGOUT_REDIRECT_URL = "account_login"
 
 # --- allauth: email is the identity; a one-time code by email logs in without a password (page 007).
 ACCOUNT_LOGIN_METHODS = {"email"}
+ACCOUNT_USER_MODEL_USERNAME_FIELD = None  # accounts.User has no username; without this, sign-up crashes
 ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*"]
 ACCOUNT_EMAIL_VERIFICATION = "none"
 ACCOUNT_UNIQUE_EMAIL = True
@@ -161,9 +162,14 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# Service mode: `celery beat` (Procfile). Embedded mode: the same entries, run in-process by
+# runserver_embedded (apps.core.embedded_beat). The DatabaseScheduler copies them into its tables.
 CELERY_BEAT_SCHEDULE = {
+    # The outbox sweep: re-dispatches committed events a crash or a broker outage left behind.
+    "events-dispatch-pending": {"task": "apps.core.tasks.dispatch_pending_events", "schedule": 60.0},
     "idempotency-keys-expire": {"task": "apps.core.tasks.expire_idempotency_keys", "schedule": 3600.0},
     "invitations-expire": {"task": "apps.accounts.tasks.expire_invitations", "schedule": 3600.0},
+    "entitlements-expire": {"task": "apps.catalog.tasks.expire_entitlements", "schedule": 300.0},
 }
 
 LOGGING = {
