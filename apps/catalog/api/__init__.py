@@ -1,0 +1,1 @@
+"""The catalog's /v2 endpoints: products, prices, discounts, entitlements."""
