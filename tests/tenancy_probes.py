@@ -1,14 +1,17 @@
-"""The tenancy probe registry: one entry per /v2 route name.
+"""The tenancy probe registry: one entry per /v2 operation (its reference operation id, e.g.
+`customers_update`; routes outside ApiView use their route name).
 
-tests/core/test_tenancy_probe.py fails for any /v2 route without an entry here, then checks each
-entry: an object made for merchant A in sandbox is invisible (lists) or 404 (detail/action routes)
+tests/core/test_tenancy_probe.py fails for any /v2 operation — every method of every route — without
+an entry here, then checks each entry: an object made for merchant A in sandbox is invisible (lists) or 404 (detail/action routes)
 for merchant B's key and for A's own live key, while A's sandbox key still reaches it (the control,
 so a probe that reaches nothing cannot pass). Each new app appends its routes.
 
 Kinds:
 - "list":   GET `path`; `make` creates a row; the row's id must not appear for the other keys.
 - "detail": `method` on `path` with {id}; other keys get 404 resource_missing.
-- "create": POST `path` with `body` as A; the created id must be 404 for the other keys at `detail_path`.
+- "create": `method` (POST unless set) on `path` with `body` as A; the created id must be 404 for the
+            other keys at `detail_path`. When `body` is a callable it refers to A's objects (a product
+            id, say), and the other keys sending that same body must be refused (400 or 404).
 - "public": no tenant data (the OpenAPI document, the reference page).
 """
 from __future__ import annotations
@@ -26,7 +29,7 @@ class Probe:
     kind: str
     path: str = ""
     make: Callable[[Tenant], str] | None = None
-    method: str = "GET"
+    method: str = ""  # GET for list/detail, POST for create unless set
     body: dict | Callable[[Tenant], dict] = field(default_factory=dict)
     detail_path: str = ""
     ok_status: int = 200

@@ -1,7 +1,9 @@
 """Request ids on every response, and the guarantee that nothing under /v2 answers with HTML."""
 import logging
+from urllib.parse import unquote
 
 from django.conf import settings
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 
 from .api.errors import error_body, json_error
 from .ids import new_id
@@ -16,7 +18,12 @@ class RequestIdMiddleware:
 
     def __call__(self, request):
         request.request_id = new_id("req")
-        response = self.get_response(request)
+        if request.path.startswith(API_PREFIX) and _has_nul(request):
+            # PostgreSQL text cannot hold NUL; refuse it at the door rather than fail deep inside a query.
+            response = json_error(400, type="invalid_request_error", code="invalid_characters",
+                                  message="The URL contains a NUL character.")
+        else:
+            response = self.get_response(request)
         response["Request-Id"] = request.request_id
         if request.path.startswith(API_PREFIX):
             response = self._ensure_json(request, response)
@@ -39,10 +46,20 @@ class RequestIdMiddleware:
 
     def process_exception(self, request, exception):
         if request.path.startswith(API_PREFIX):
+            if isinstance(exception, RequestDataTooBig):
+                return json_error(413, type="invalid_request_error", code="request_too_large",
+                                  message="The request body is larger than this API accepts.")
+            if isinstance(exception, SuspiciousOperation):
+                return json_error(400, type="invalid_request_error", code="invalid_request",
+                                  message="The request could not be read.")
             log.exception("unhandled error under /v2", exc_info=exception)
             response = json_error(500, type="api_error", code="internal_error", message="Something went wrong on our side.")
             return response
         return None
+
+
+def _has_nul(request) -> bool:
+    return "\x00" in request.path or "\x00" in unquote(request.META.get("QUERY_STRING", ""))
 
 
 __all__ = ["RequestIdMiddleware", "error_body"]

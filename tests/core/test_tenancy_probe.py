@@ -19,7 +19,8 @@ for module in pkgutil.iter_modules(tests.__path__):
                 raise
 
 
-def v2_route_names() -> set[str]:
+def v2_operation_ids() -> set[str]:
+    """Every method of every /v2 route, by its operation id (ApiView.operation_ids)."""
     names: set[str] = set()
 
     def walk(patterns, prefix):
@@ -28,17 +29,26 @@ def v2_route_names() -> set[str]:
             if isinstance(pattern, URLResolver):
                 walk(pattern.url_patterns, route)
             elif isinstance(pattern, URLPattern) and route.startswith("v2/") and pattern.name != "api_not_found":
-                names.add(pattern.name or route)
+                view_class = getattr(pattern.callback, "view_class", None)
+                operation_ids = getattr(view_class, "operation_ids", None)
+                if operation_ids:
+                    handlers = {m for m in view_class.http_method_names if m != "options" and hasattr(view_class, m)}
+                    unnamed = handlers - set(operation_ids)
+                    assert not unnamed, f"{route}: methods without an operation id: {sorted(unnamed)}"
+                    names.update(operation_ids.values())
+                else:
+                    names.add(pattern.name or route)
 
     walk(get_resolver().url_patterns, "")
     return names
 
 
-def test_every_v2_route_has_a_tenancy_probe():
-    missing = sorted(v2_route_names() - set(PROBES))
-    assert not missing, f"/v2 routes without a tenancy probe in tests/*/probes.py: {missing}"
-    stale = sorted(set(PROBES) - v2_route_names())
-    assert not stale, f"probes for routes that no longer exist: {stale}"
+def test_every_v2_operation_has_a_tenancy_probe():
+    operations = v2_operation_ids()
+    missing = sorted(operations - set(PROBES))
+    assert not missing, f"/v2 operations without a tenancy probe in tests/*/probes.py: {missing}"
+    stale = sorted(set(PROBES) - operations)
+    assert not stale, f"probes for operations that no longer exist: {stale}"
 
 
 def _call(client, method, path, body):
@@ -52,6 +62,7 @@ def test_route_is_tenant_scoped(name, tenant, other_tenant):
     owner = CoreTenant(tenant.merchant, livemode=False)
     intruders = {"other merchant": other_tenant.client(), "same merchant, live key": tenant.client(live=True)}
     body = probe.body(owner) if callable(probe.body) else probe.body
+    method = probe.method or ("POST" if probe.kind == "create" else "GET")
 
     if probe.kind == "list":
         object_id = probe.make(owner)
@@ -64,13 +75,17 @@ def test_route_is_tenant_scoped(name, tenant, other_tenant):
         object_id = probe.make(owner)
         path = probe.path.format(id=object_id)
         for label, client in intruders.items():
-            response = _call(client, probe.method, path, body)
+            response = _call(client, method, path, body)
             assert response.status_code == 404, (name, label, response.status_code, response.content)
             assert response.json()["error"]["code"] == "resource_missing"
-        response = _call(tenant.client(), probe.method, path, body)
+        response = _call(tenant.client(), method, path, body)
         assert response.status_code == probe.ok_status, ("control", response.content)
     elif probe.kind == "create":
-        response = _call(tenant.client(), "POST", probe.path, body)
+        if callable(probe.body):
+            for label, client in intruders.items():
+                response = _call(client, method, probe.path, body)
+                assert response.status_code in (400, 404), (name, label, response.status_code, response.content)
+        response = _call(tenant.client(), method, probe.path, body)
         assert response.status_code == probe.ok_status, response.content
         object_id = probe.id_from_response(response.json())
         detail = probe.detail_path.format(id=object_id)
