@@ -20,8 +20,10 @@ from .models import ApiKey, GatewayAccount, Invitation, Membership, Merchant, Us
 from .permissions import Permission, Role, can_assign_role, role_has
 
 INVITATION_TTL = timedelta(days=7)
-SIMULATOR_SECURITY_KEY = "sim_security_key_sandbox"
-SIMULATOR_TOKENIZATION_KEY = "sim_tokenization_key_sandbox"
+# Keys of this shape open an account of their own in the NMI simulator on first use, so each
+# merchant's sandbox ledger and settlement batches stay apart.
+SIMULATOR_SECURITY_KEY_PREFIX = "sim_security_key_"
+SIMULATOR_TOKENIZATION_KEY_PREFIX = "sim_tokenization_key_"
 MERCHANT_EDITABLE_FIELDS = ("name", "display_name", "country", "timezone", "settlement_currency", "support_email",
                             "support_phone", "website", "address", "statement_descriptor")
 BRANDING_FIELDS = ("brand_color", "accent_color", "logo")
@@ -97,10 +99,12 @@ def merchant_create(*, owner: User, name: str, country: str, timezone: str = "UT
 
 def gateway_connect_simulator(*, merchant: Merchant) -> GatewayAccount:
     """Sandbox works out of the box against the NMI simulator (DECISIONS.md)."""
+    suffix = secrets.token_hex(12)
     account, _ = GatewayAccount.objects.get_or_create(
         merchant=merchant, livemode=False,
-        defaults={"api_url": settings.NMI_SIMULATOR_URL, "security_key": SIMULATOR_SECURITY_KEY,
-                  "tokenization_key": SIMULATOR_TOKENIZATION_KEY, "uses_simulator": True, "verified_at": now()},
+        defaults={"api_url": settings.NMI_SIMULATOR_URL, "security_key": SIMULATOR_SECURITY_KEY_PREFIX + suffix,
+                  "tokenization_key": SIMULATOR_TOKENIZATION_KEY_PREFIX + suffix, "uses_simulator": True,
+                  "verified_at": now()},
     )
     return account
 

@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "apps.customers",
     "apps.catalog",
     "apps.billing",
+    "apps.payments.simulators.nmi",
 ]
 
 MIDDLEWARE = [
@@ -170,6 +171,8 @@ CELERY_BEAT_SCHEDULE = {
     "idempotency-keys-expire": {"task": "apps.core.tasks.expire_idempotency_keys", "schedule": 3600.0},
     "invitations-expire": {"task": "apps.accounts.tasks.expire_invitations", "schedule": 3600.0},
     "entitlements-expire": {"task": "apps.catalog.tasks.expire_entitlements", "schedule": 300.0},
+    # The simulator's daily batch close (it also closes lazily on each request; this sends its webhooks on time).
+    "nmi-sim-batch-close": {"task": "apps.payments.simulators.nmi.tasks.close_due_batches", "schedule": 60.0},
 }
 
 LOGGING = {
@@ -182,4 +185,16 @@ LOGGING = {
 
 # The NMI simulator (apps.payments, a later issue) answers here in embedded mode; sandbox gateways point at it.
 NMI_SIMULATOR_URL = env("NMI_SIMULATOR_URL", default="http://127.0.0.1:8000/_sim/nmi")
+# --- NMI simulator (apps.payments.simulators.nmi): mounted at /_sim/nmi/ when enabled (embedded and test
+# runs); `manage.py run_nmi_simulator --port 8101` serves it alone. Service mode should turn it off unless a
+# sandbox deployment wants it in-process.
+NMI_SIMULATOR_ENABLED = env.bool("NMI_SIMULATOR_ENABLED", default=True)
+NMI_SIM_BATCH_CUTOFF = env("NMI_SIM_BATCH_CUTOFF", default="20:00")  # daily batch close, HH:MM local time
+NMI_SIM_BATCH_TIMEZONE = env("NMI_SIM_BATCH_TIMEZONE", default="America/New_York")
+NMI_SIM_DUP_SECONDS = env.int("NMI_SIM_DUP_SECONDS", default=1200)  # duplicate window without dup_seconds
+NMI_SIM_TOKEN_TTL_SECONDS = env.int("NMI_SIM_TOKEN_TTL_SECONDS", default=86400)  # Collect.js token lifetime
+NMI_SIM_3DS_TTL_SECONDS = env.int("NMI_SIM_3DS_TTL_SECONDS", default=900)  # unanswered challenge → abandoned
+NMI_SIM_FAULT_HANG_SECONDS = env.int("NMI_SIM_FAULT_HANG_SECONDS", default=35)  # > the adapter's read timeout
+NMI_SIM_PUBLIC_URL = env("NMI_SIM_PUBLIC_URL", default="")  # browser-facing …/_sim/nmi; empty = request host
+NMI_SIM_CONTROL_TOKEN = env("NMI_SIM_CONTROL_TOKEN", default="")  # set: /_control/ needs X-Sim-Control-Token
 AUTH_USER_MODEL = "accounts.User"

@@ -19,6 +19,9 @@ CELERY_BROKER_URL = REDIS_URL
 CELERY_RESULT_BACKEND = REDIS_URL
 CELERY_TASK_ALWAYS_EAGER = False
 EMBEDDED_BEAT = False
+# The NMI simulator is a sandbox stand-in: off in service mode unless a sandbox deployment wants it
+# in-process (or run it alone: `manage.py run_nmi_simulator --port 8101`, Procfile's `nmi`).
+NMI_SIMULATOR_ENABLED = env.bool("NMI_SIMULATOR_ENABLED", default=False)
 EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
