@@ -6,9 +6,11 @@ from django.urls import include, path
 from apps.accounts import urls as accounts_urls
 from apps.billing import api_urls as billing_api
 from apps.catalog import api_urls as catalog_api
+from apps.catalog import urls as catalog_urls
 from apps.core import urls as core_urls
 from apps.core.api import urls as core_api
 from apps.customers import api_urls as customers_api
+from apps.customers import urls as customers_urls
 
 # Every /v2 route, app by app; the JSON catch-all 404 stays last.
 api_urlpatterns = [
@@ -23,6 +25,8 @@ api_urlpatterns = [
 dashboard_urlpatterns = [
     *accounts_urls.dashboard_urlpatterns,
     *core_urls.dashboard_urlpatterns,
+    *customers_urls.dashboard_urlpatterns,
+    *catalog_urls.dashboard_urlpatterns,
 ]
 
 urlpatterns = [
@@ -34,3 +38,5 @@ urlpatterns = [
 ]
 if settings.DEBUG:
     urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
+if settings.NMI_SIMULATOR_ENABLED:  # the sandbox gateway (apps.payments.simulators.nmi), embedded and test runs
+    urlpatterns += [path("_sim/nmi/", include("apps.payments.simulators.nmi.urls"))]

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
-from django.db.models.functions import Lower
+from django.db.models import Count, Exists, F, IntegerField, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum
+from django.db.models.functions import Coalesce, Lower
 
 from apps.core.clock import now
 from apps.core.errors import NotFound, ValidationFailed
@@ -17,6 +17,7 @@ from .models import (
     Benefit,
     Discount,
     DiscountAmount,
+    DiscountRedemption,
     Entitlement,
     Price,
     PriceTier,
@@ -48,11 +49,20 @@ def product_queryset(tenant: Tenant) -> QuerySet[Product]:
     return scoped(Product, tenant=tenant).prefetch_related(*product_prefetches())
 
 
+# The dashboard's sort options → ORDER BY (the primary key breaks ties, so pages never overlap).
+PRODUCT_ORDERINGS = {
+    "-created": ("-created_at", "-pk"),
+    "created": ("created_at", "pk"),
+    "name": (Lower("name"), "pk"),
+    "-name": (Lower("name").desc(), "-pk"),
+}
+
+
 def product_list(*, tenant: Tenant, active: bool | None = None, search: str | None = None,
                  kind: str | None = None, created_after: datetime | None = None,
-                 created_before: datetime | None = None) -> QuerySet[Product]:
-    """Products newest first. `search` matches name, description, lookup key or an external id
-    (case-insensitive, contains), or the id exactly."""
+                 created_before: datetime | None = None, sort: str = "-created") -> QuerySet[Product]:
+    """Products newest first (or by `sort`, one of PRODUCT_ORDERINGS). `search` matches name,
+    description, lookup key or an external id (case-insensitive, contains), or the id exactly."""
     qs = product_queryset(tenant)
     if active is not None:
         qs = qs.filter(active=active)
@@ -73,7 +83,7 @@ def product_list(*, tenant: Tenant, active: bool | None = None, search: str | No
         qs = qs.filter(created_at__gte=created_after)
     if created_before:
         qs = qs.filter(created_at__lt=created_before)
-    return qs.order_by("-created_at", "-pk")
+    return qs.order_by(*PRODUCT_ORDERINGS.get(sort, PRODUCT_ORDERINGS["-created"]))
 
 
 def product_get(*, tenant: Tenant, product_id: str) -> Product:
@@ -114,12 +124,16 @@ def discount_queryset(tenant: Tenant, *, include_deleted: bool = False) -> Query
 
 
 def discount_list(*, tenant: Tenant, code: str | None = None, active: bool | None = None,
-                  type: str | None = None) -> QuerySet[Discount]:
+                  type: str | None = None, search: str | None = None) -> QuerySet[Discount]:
     """Discounts that are not deleted, newest first. `active=true`: usable (active, not archived);
-    `active=false`: deactivated or archived. `code` matches case-insensitively."""
+    `active=false`: deactivated or archived. `code` matches case-insensitively; `search` (the
+    dashboard's box) matches part of the code or the name."""
     qs = discount_queryset(tenant)
     if code:
         qs = qs.annotate(code_lower=Lower("code")).filter(code_lower=code.strip().lower())
+    term = (search or "").strip()[:SEARCH_MAX]
+    if term:
+        qs = qs.filter(Q(code__icontains=term) | Q(name__icontains=term))
     if active is True:
         qs = qs.filter(active=True, archived_at__isnull=True)
     elif active is False:
@@ -133,18 +147,58 @@ def discount_get(*, tenant: Tenant, discount_id: str) -> Discount:
     return get_scoped(discount_queryset(tenant), tenant=tenant, pk=discount_id, label="discount")
 
 
+def discount_redemption_totals(*, tenant: Tenant, discount: Discount) -> list[dict]:
+    """Usage per currency: [{"currency", "count", "total_off_minor", "total_subtotal_minor", "net_minor"}]
+    (the detail page's "total discounted" and what those orders came to after it)."""
+    return list(scoped(DiscountRedemption, tenant=tenant).filter(discount=discount).values("currency")
+                .annotate(count=Count("pk"), total_off_minor=Sum("amount_off_minor"),
+                          total_subtotal_minor=Sum("subtotal_minor"),
+                          net_minor=Sum(F("subtotal_minor") - F("amount_off_minor"))).order_by("currency"))
+
+
+def discount_redemption_list(*, tenant: Tenant, discount: Discount) -> QuerySet[DiscountRedemption]:
+    """A discount's redemptions, newest first, with their customers."""
+    return (scoped(DiscountRedemption, tenant=tenant).filter(discount=discount).select_related("customer")
+            .order_by("-redeemed_at", "-pk"))
+
+
 # --- benefits and entitlements -------------------------------------------------------------------
-def benefit_list(*, tenant: Tenant, active: bool | None = None, type: str | None = None) -> QuerySet[Benefit]:
+def benefit_list(*, tenant: Tenant, active: bool | None = None, type: str | None = None,
+                 search: str | None = None) -> QuerySet[Benefit]:
     qs = scoped(Benefit, tenant=tenant)
     if active is not None:
         qs = qs.filter(active=active)
     if type:
         qs = qs.filter(type=type)
+    term = (search or "").strip()[:SEARCH_MAX]
+    if term:
+        qs = qs.filter(Q(name__icontains=term) | Q(key__icontains=term))
     return qs.order_by("-created_at", "-pk")
+
+
+def _count(qs, by: str) -> Coalesce:
+    """A correlated COUNT subquery over `qs` grouped by its `by` column (two of them do not multiply
+    each other's rows as two joins would)."""
+    counted = qs.order_by().values(by).annotate(n=Count("pk")).values("n")
+    return Coalesce(Subquery(counted, output_field=IntegerField()), 0)
+
+
+def benefit_list_with_usage(**filters) -> QuerySet[Benefit]:
+    """`benefit_list` with `product_count` (products it is attached to) and `active_entitlement_count`
+    (customers who have it right now), counted in the same query."""
+    return benefit_list(**filters).annotate(
+        product_count=_count(ProductBenefit.objects.filter(benefit=OuterRef("pk")), "benefit"),
+        active_entitlement_count=_count(Entitlement.objects.filter(_active_q(now()), benefit=OuterRef("pk")), "benefit"),
+    )
 
 
 def benefit_get(*, tenant: Tenant, benefit_id: str) -> Benefit:
     return get_scoped(Benefit, tenant=tenant, pk=benefit_id, label="benefit")
+
+
+def benefit_products(*, tenant: Tenant, benefit: Benefit) -> QuerySet[Product]:
+    """The products a benefit is attached to (buying one grants it), by name."""
+    return scoped(Product, tenant=tenant).filter(product_benefits__benefit=benefit).order_by(Lower("name"), "pk")
 
 
 def benefit_get_by_key(*, tenant: Tenant, key: str) -> Benefit:

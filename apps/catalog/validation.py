@@ -159,6 +159,9 @@ def clean_tiers(tiers, prefix: str = "tiers") -> tuple[list[dict], Errors]:
             errors[join(path, "up_to")] = ["the last tier must have up_to null (it covers every quantity above)"]
         elif up_to is not None and up_to <= previous:
             errors[join(path, "up_to")] = [f"must be greater than the previous tier's up_to ({previous})"]
+        for amount_field in ("unit_amount_minor", "flat_amount_minor"):
+            if isinstance(tier.get(amount_field), int) and tier[amount_field] < 0:
+                errors[join(path, amount_field)] = ["must not be negative"]
         if up_to is not None:
             previous = max(previous, up_to)
         out.append({"up_to": up_to, "unit_amount_minor": tier.get("unit_amount_minor") or 0,
@@ -198,6 +201,9 @@ def clean_price(data: Mapping, prefix: str = "") -> tuple[dict, Errors]:
     for name in PRICE_AMOUNT_FIELDS:
         if name not in allowed and cleaned.get(name) is not None:
             errors[join(prefix, name)] = [f"is not used by {model} prices"]
+        elif isinstance(cleaned.get(name), int) and cleaned[name] < 0:
+            # Every caller (API, dashboard, demo) gets this rule, not only the API serializer.
+            errors[join(prefix, name)] = ["must not be negative"]
     if model == PricingModel.FREE:
         if cleaned.get("unit_amount_minor") not in (None, 0):
             errors[join(prefix, "unit_amount_minor")] = ["must be 0 (or left out) for free prices"]

@@ -1,9 +1,11 @@
-"""Merchant-scoped reads of customers. The API lists and the dashboard (later) use the same ones."""
+"""Merchant-scoped reads of customers. The API lists and the dashboard use the same ones."""
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet, Value
+from django.db.models.functions import Coalesce, Lower, NullIf
 
 from apps.core.errors import NotFound, ValidationFailed
 from apps.core.ids import looks_like_id
@@ -37,9 +39,26 @@ def customer_search(tenant: Tenant, query: str) -> QuerySet[Customer]:
     return qs.filter(condition).order_by("-created_at", "-pk")
 
 
+# Orderings the dashboard offers. "name" sorts by what the list shows as the name: the name, or the
+# email for customers without one (so nameless customers are not all bunched at one end).
+_DISPLAY_NAME = Lower(Coalesce(NullIf("name", Value("")), "email"))
+CUSTOMER_ORDERINGS = {
+    "-created": ("-created_at", "-pk"),
+    "created": ("created_at", "pk"),
+    "name": (_DISPLAY_NAME.asc(), "pk"),
+    "-name": (_DISPLAY_NAME.desc(), "-pk"),
+}
+
+
 def customer_list(*, tenant: Tenant, search: str | None = None, email: str | None = None,
-                  created_after: datetime | None = None, created_before: datetime | None = None) -> QuerySet[Customer]:
-    """The API list (page 152): filters combine with AND; newest first (created_at DESC, id DESC)."""
+                  created_after: datetime | None = None, created_before: datetime | None = None,
+                  currency: str | None = None, external_source: str | None = None,
+                  has_external_id: bool | None = None, order: str = "-created") -> QuerySet[Customer]:
+    """The API list (page 152) and the dashboard list: filters combine with AND; newest first
+    (created_at DESC, id DESC) unless `order` is one of CUSTOMER_ORDERINGS.
+
+    `external_source` keeps customers with an id from that source ("shopify"); `has_external_id`
+    True/False keeps those with any / without any external id."""
     qs = customer_search(tenant, search or "")
     if email:
         qs = qs.filter(email=email.strip().lower())
@@ -50,7 +69,30 @@ def customer_list(*, tenant: Tenant, search: str | None = None, email: str | Non
         qs = qs.filter(created_at__gte=created_after)
     if created_before:
         qs = qs.filter(created_at__lt=created_before)
-    return qs
+    if currency:
+        qs = qs.filter(currency=currency.strip().upper())
+    if external_source or has_external_id is not None:
+        ids = CustomerExternalId.objects.filter(customer=OuterRef("pk"), deleted_at__isnull=True)
+        if external_source:
+            qs = qs.filter(Exists(ids.filter(source=external_source.strip().lower())))
+        if has_external_id is not None:
+            qs = qs.filter(Exists(ids) if has_external_id else ~Exists(ids))
+    if order not in CUSTOMER_ORDERINGS:
+        raise ValidationFailed(f"order must be one of {', '.join(CUSTOMER_ORDERINGS)}.",
+                               fields={"order": [f"must be one of {', '.join(CUSTOMER_ORDERINGS)}"]})
+    return qs.order_by(*CUSTOMER_ORDERINGS[order])
+
+
+def customer_external_sources(*, tenant: Tenant) -> list[str]:
+    """The sources the tenant's live customers have ids from, for the list's filter (one query)."""
+    return list(scoped(CustomerExternalId, tenant=tenant).filter(deleted_at__isnull=True, customer__deleted_at__isnull=True)
+                .order_by("source").values_list("source", flat=True).distinct())
+
+
+def customer_currencies(*, tenant: Tenant) -> list[str]:
+    """The preferred currencies the tenant's customers have, for the list's filter (one query)."""
+    return list(scoped(Customer, tenant=tenant).exclude(currency="").order_by("currency")
+                .values_list("currency", flat=True).distinct())
 
 
 def not_found(customer_id: str) -> NotFound:
@@ -79,7 +121,15 @@ def customer_get_by_external_id(*, tenant: Tenant, source: str, external_id: str
     return customer_get(tenant=tenant, customer_id=mapping)
 
 
-def customer_timeline(tenant: Tenant, customer: Customer) -> QuerySet[Event]:
-    """The customer's events (Event.object_id == customer id), newest first, for the detail page.
-    Later issues' objects (invoices, payments) will add their customer-linked events here."""
-    return scoped(Event, tenant=tenant).filter(object_id=customer.pk).order_by("-created_at", "-pk")
+def customer_timeline(tenant: Tenant, customer: Customer, *,
+                      related_object_ids: Iterable[QuerySet] = ()) -> QuerySet[Event]:
+    """The customer's events, newest first, for the detail page: those about the customer itself
+    (Event.object_id == customer id) and those about objects that belong to it. Each of
+    `related_object_ids` is a queryset of such objects' ids (`.values("pk")`: the customer's
+    entitlements now; invoices and payments later), passed in by the caller so this app does not
+    import the apps that own those objects. Each becomes an `object_id IN (subquery)` that the
+    object_id index answers, so the timeline stays one query."""
+    condition = Q(object_id=customer.pk)
+    for ids in related_object_ids:
+        condition |= Q(object_id__in=ids)
+    return scoped(Event, tenant=tenant).filter(condition).order_by("-created_at", "-pk")

@@ -172,3 +172,12 @@ def test_percentage_of_a_total_is_within_a_minor_unit_per_line_of_the_sum_of_lin
     whole = discount_amount(spec, Money(sum(parts), "USD")).amount_minor
     lines = sum(discount_amount(spec, Money(p, "USD")).amount_minor for p in parts)
     assert abs(whole - lines) <= len(parts)
+
+
+def test_clean_price_refuses_negative_amounts_for_every_caller():
+    from apps.catalog.validation import clean_price
+
+    _, errors = clean_price({"currency": "GBP", "unit_amount_minor": -1})
+    assert errors["unit_amount_minor"] == ["must not be negative"]
+    _, errors = clean_price({"currency": "GBP", "type": "pay_what_you_want", "minimum_amount_minor": -5})
+    assert errors["minimum_amount_minor"] == ["must not be negative"]
