@@ -21,7 +21,7 @@ from apps.catalog.models import Interval, PricingModel
 from apps.catalog.payloads import iso
 from apps.catalog.validation import clean_price, first_message
 from apps.core.api.events import PaginationSerializer
-from apps.core.api.pagination import DEFAULT_LIMIT, MAX_LIMIT
+from apps.core.api.pagination import paginate_list
 from apps.core.api.serializers import StrictInputSerializer
 from apps.core.api.views import ApiView
 from apps.core.clock import now
@@ -38,35 +38,10 @@ from .calculations import (
 )
 
 
-def _int_param(params, name: str, default: int, minimum: int) -> int:
-    raw = params.get(name)
-    if raw in (None, ""):
-        return default
-    try:
-        value = int(raw)
-    except (TypeError, ValueError):
-        raise ValidationFailed(f"'{name}' must be an integer.", fields={name: ["must be an integer"]})
-    if value < minimum:
-        raise ValidationFailed(f"'{name}' must be at least {minimum}.", fields={name: [f"must be at least {minimum}"]})
-    return value
-
-
 def paginate_static(items: list[dict], params) -> Response:
     """The list envelope over a fixed list (same parameters as database lists; cursors by `id`)."""
-    limit = min(_int_param(params, "limit", DEFAULT_LIMIT, 1), MAX_LIMIT)
-    offset = _int_param(params, "offset", 0, 0)
-    ids = [item["id"] for item in items]
-    window = items
-    for param in ("starting_after", "ending_before"):
-        cursor = params.get(param)
-        if cursor:
-            if cursor not in ids:
-                raise ValidationFailed(f"No object '{cursor}' to page from.", fields={param: ["no such object in this list"]})
-            at = ids.index(cursor)
-            window = items[at + 1:] if param == "starting_after" else items[:at]
-    rows = window[offset: offset + limit]
-    return Response({"data": rows, "pagination": {"limit": limit, "offset": offset, "total": len(items),
-                                                  "hasMore": offset + len(rows) < len(window)}})
+    rows, pagination = paginate_list(items, params)
+    return Response({"data": rows, "pagination": pagination})
 
 
 class IntervalOut(serializers.Serializer):

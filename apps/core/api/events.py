@@ -7,6 +7,7 @@ from apps.core.events import event_payload
 from .serializers import StrictInputSerializer
 from .views import ApiView
 
+
 class EventSerializer(serializers.Serializer):
     """Documentation of the event envelope (pages 082/084); the payload itself is built by event_payload."""
 

@@ -60,3 +60,20 @@ def paginate(queryset: QuerySet, params) -> tuple[list, dict]:
         rows = list(newest_first[offset: offset + limit])
         has_more = offset + len(rows) < total
     return rows, {"limit": limit, "offset": offset, "total": total, "hasMore": has_more}
+
+
+def paginate_list(items: list[dict], params) -> tuple[list[dict], dict]:
+    """The same parameters over a fixed in-memory list (reference data), cursors by `id`."""
+    limit = min(_int_param(params, "limit", DEFAULT_LIMIT, 1), MAX_LIMIT)
+    offset = _int_param(params, "offset", 0, 0)
+    ids = [item["id"] for item in items]
+    window = items
+    for param in ("starting_after", "ending_before"):
+        cursor = params.get(param)
+        if cursor:
+            if cursor not in ids:
+                raise ValidationFailed(f"No object '{cursor}' to page from.", fields={param: ["no such object in this list"]})
+            at = ids.index(cursor)
+            window = items[at + 1:] if param == "starting_after" else items[:at]
+    rows = window[offset: offset + limit]
+    return rows, {"limit": limit, "offset": offset, "total": len(items), "hasMore": offset + len(rows) < len(window)}
