@@ -11,6 +11,7 @@ from apps.core import urls as core_urls
 from apps.core.api import urls as core_api
 from apps.customers import api_urls as customers_api
 from apps.customers import urls as customers_urls
+from apps.payments import api_urls as payments_api
 
 # Every /v2 route, app by app; the JSON catch-all 404 stays last.
 api_urlpatterns = [
@@ -18,6 +19,7 @@ api_urlpatterns = [
     *customers_api.urlpatterns,
     *catalog_api.urlpatterns,
     *billing_api.urlpatterns,
+    *payments_api.urlpatterns,
     *core_api.catch_all,
 ]
 

@@ -65,3 +65,22 @@ class BusinessRuleViolation(DomainError):
 
 class InvalidTransition(BusinessRuleViolation):
     code = "invalid_state_transition"
+
+
+class PaymentDeclined(DomainError):
+    """The card was declined (402, type card_error, code payment_declined): `decline_code` is the page-025
+    code and the message its text."""
+
+    status = 402
+    type = "card_error"
+    code = "payment_declined"
+
+    def __init__(self, message: str, *, decline_code: str, payment_id: str = ""):
+        super().__init__(message, details={"decline_code": decline_code, "payment_id": payment_id})
+        self.decline_code = decline_code
+        self.payment_id = payment_id
+
+    def as_envelope(self) -> dict:
+        envelope = super().as_envelope()
+        envelope["error"]["decline_code"] = self.decline_code
+        return envelope

@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "apps.customers",
     "apps.catalog",
     "apps.billing",
+    "apps.payments",
     "apps.payments.simulators.nmi",
 ]
 
@@ -173,6 +174,8 @@ CELERY_BEAT_SCHEDULE = {
     "entitlements-expire": {"task": "apps.catalog.tasks.expire_entitlements", "schedule": 300.0},
     # The simulator's daily batch close (it also closes lazily on each request; this sends its webhooks on time).
     "nmi-sim-batch-close": {"task": "apps.payments.simulators.nmi.tasks.close_due_batches", "schedule": 60.0},
+    # Payments whose gateway answer was lost (pending, older than 30 s): resolved by find_attempt.
+    "payments-reconcile-unknown": {"task": "apps.payments.tasks.reconcile_unknown_payments", "schedule": 60.0},
 }
 
 LOGGING = {

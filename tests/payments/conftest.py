@@ -105,3 +105,7 @@ def webhook_receiver():
     yield receiver
     server.shutdown()
     server.server_close()
+
+
+# The payments service/API tests' fixtures (a merchant whose sandbox gateway points at `nmi_simulator`).
+from tests.payments.payments_helpers import actor, sandbox, shop  # noqa: E402, F401
