@@ -32,6 +32,7 @@ from apps.core.errors import Conflict, ValidationFailed
 from apps.core.events import emit_event
 from apps.core.ids import looks_like_id
 from apps.core.tenancy import Tenant, get_scoped, scoped
+from apps.core.upsert import UpsertOutcome
 
 from . import selectors
 from .models import Customer, CustomerExternalId
@@ -252,24 +253,6 @@ class _Row:
         applied = self.status in APPLIED_STATUSES and self.customer is not None
         return {"index": self.index, "status": self.status or "skipped",
                 "id": self.customer.pk if applied else None, "errors": errors or None}
-
-
-@dataclass
-class UpsertOutcome:
-    """What one upsert call did: per-row results in input order, and the customers it touched."""
-
-    rows: list[_Row]
-
-    @property
-    def results(self) -> list[dict]:
-        return [row.result() for row in self.rows]
-
-    @property
-    def summary(self) -> dict:
-        counts = {"created": 0, "updated": 0, "unchanged": 0, "stale": 0}
-        for row in self.rows:
-            counts[row.status] = counts.get(row.status, 0) + 1
-        return counts
 
 
 def _parse_row(index: int, raw, *, prefix: str, default_source: str | None) -> _Row:

@@ -23,6 +23,7 @@ from apps.core.clock import now
 from apps.core.errors import BusinessRuleViolation, Conflict, ValidationFailed
 from apps.core.events import emit_event
 from apps.core.tenancy import Tenant, get_scoped, scoped
+from apps.core.upsert import UpsertOutcome
 
 from .. import selectors
 from ..models import Price, Product, ProductExternalId
@@ -207,22 +208,6 @@ class UpsertRow:
         applied = self.status in ("created", "updated", "unchanged", "stale") and self.product is not None
         return {"index": self.index, "status": self.status or "skipped",
                 "id": self.product.pk if applied else None, "errors": errors or None}
-
-
-@dataclass
-class UpsertOutcome:
-    rows: list[UpsertRow]
-
-    @property
-    def results(self) -> list[dict]:
-        return [row.result() for row in self.rows]
-
-    @property
-    def summary(self) -> dict:
-        counts = {"created": 0, "updated": 0, "unchanged": 0, "stale": 0}
-        for row in self.rows:
-            counts[row.status] = counts.get(row.status, 0) + 1
-        return counts
 
 
 class _RaceLost(Exception):
