@@ -114,6 +114,13 @@ class GatewayAccount(models.Model):
     tokenization_key = models.CharField(max_length=200, blank=True)
     uses_simulator = models.BooleanField(default=True)
     verified_at = models.DateTimeField(null=True, blank=True)
+    # Payouts follow the gateway's settings (page 047): daily (business days), weekly or monthly.
+    payout_interval = models.CharField(max_length=10, default="daily",
+                                       choices=[("daily", "Daily"), ("weekly", "Weekly"), ("monthly", "Monthly")])
+    payout_weekly_anchor = models.PositiveSmallIntegerField(default=0, help_text="Weekday, Monday=0 … Friday=4")
+    payout_monthly_anchor = models.PositiveSmallIntegerField(default=1, help_text="Day of month 1–31")
+    payout_delay_days = models.PositiveSmallIntegerField(default=1, help_text="Business days from settlement")
+    payout_destination_last4 = models.CharField(max_length=4, blank=True, help_text="Bank account shown on payouts")
     created_at = models.DateTimeField(default=now)
 
     class Meta:

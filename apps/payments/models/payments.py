@@ -99,6 +99,12 @@ class Payment(TenantModel):
     action_url = models.URLField(max_length=1000, blank=True)
     three_ds = models.BooleanField(default=False)
     invoice_id = models.CharField(max_length=40, blank=True)
+    payment_intent = models.ForeignKey("payments.PaymentIntent", null=True, blank=True, on_delete=models.PROTECT,
+                                       related_name="payments")
+    product = models.ForeignKey("catalog.Product", null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+                                help_text="What a one-off charge sold, for margin per product")
+    amount_disputed_minor = models.BigIntegerField(default=0, help_text="Held by open or lost disputes")
+    settled_at = models.DateTimeField(null=True, blank=True, help_text="When the gateway batch holding the sale closed")
     fees_minor = models.BigIntegerField(default=0)
     net_minor = models.BigIntegerField(default=0)
     created_at = models.DateTimeField(default=now)
@@ -146,12 +152,23 @@ class Transaction(TenantModel):
     status = models.CharField(max_length=20, default="succeeded")
     payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="transactions")
     refund = models.ForeignKey("Refund", null=True, blank=True, on_delete=models.PROTECT, related_name="transactions")
+    dispute = models.ForeignKey("payments.Dispute", null=True, blank=True, on_delete=models.PROTECT,
+                                related_name="transactions")
     gateway_transaction_id = models.CharField(max_length=100, blank=True)
+    settlement_batch = models.ForeignKey("payments.SettlementBatch", null=True, blank=True, on_delete=models.PROTECT,
+                                         related_name="transactions")
+    settled_at = models.DateTimeField(null=True, blank=True)
+    available_on = models.DateField(null=True, blank=True, help_text="The payout date its funds belong to")
+    payout = models.ForeignKey("payments.Payout", null=True, blank=True, on_delete=models.PROTECT,
+                               related_name="transactions")
     created_at = models.DateTimeField(default=now)
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["merchant", "livemode", "-created_at"], name="txn_tenant_created")]
+        indexes = [
+            models.Index(fields=["merchant", "livemode", "-created_at"], name="txn_tenant_created"),
+            models.Index(fields=["merchant", "livemode", "payout", "available_on"], name="txn_payout_due"),
+        ]
 
     def __str__(self):
         return f"{self.type} {self.amount_minor} {self.currency}"

@@ -12,9 +12,9 @@ from apps.core.api.views import ApiView
 from apps.core.errors import PaymentDeclined, ValidationFailed
 from apps.core.money import CurrencyError, Money, normalize_currency
 
-from . import selectors, services
-from .models import Payment, Refund
-from .payloads import (
+from .. import selectors, services
+from ..models import Payment, Refund
+from ..payloads import (
     payment_method_payload,
     payment_payload,
     refund_payload,

@@ -27,11 +27,11 @@ from apps.core.money import Money
 from apps.core.statemachine import transition
 from apps.core.tenancy import Tenant
 
-from . import calculations as calc
-from .gateways import gateway_for
-from .gateways.base import GatewayResult, Outcome
-from .models import FeeLine, Payment, PaymentMethod, Refund, Transaction, Void
-from .payloads import payment_payload, refund_payload, void_payload
+from .. import calculations as calc
+from ..gateways import gateway_for
+from ..gateways.base import GatewayResult, Outcome
+from ..models import FeeLine, Payment, PaymentMethod, Refund, Transaction, Void
+from ..payloads import payment_payload, refund_payload, void_payload
 
 RECONCILE_GRACE_SECONDS = 120  # a not_found attempt younger than this may still be in flight
 
