@@ -12,6 +12,7 @@ from apps.core.api import urls as core_api
 from apps.customers import api_urls as customers_api
 from apps.customers import urls as customers_urls
 from apps.payments import api_urls as payments_api
+from apps.payments import urls as payments_urls
 
 # Every /v2 route, app by app; the JSON catch-all 404 stays last.
 api_urlpatterns = [
@@ -29,6 +30,7 @@ dashboard_urlpatterns = [
     *core_urls.dashboard_urlpatterns,
     *customers_urls.dashboard_urlpatterns,
     *catalog_urls.dashboard_urlpatterns,
+    *payments_urls.dashboard_urlpatterns,
 ]
 
 urlpatterns = [

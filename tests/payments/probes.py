@@ -76,3 +76,6 @@ register("transactions_get", Probe("detail", path="/v2/transactions/{id}", make=
 register("customers_payments_list", Probe("detail", path="/v2/customers/{id}/payments", make=_customer_id))
 register("customers_payment_methods_list", Probe("detail", path="/v2/customers/{id}/payment-methods",
                                                  make=_customer_id))
+
+# Each area registers its own probes in its module.
+from tests.payments import probes_disputes, probes_intents, probes_payouts  # noqa: E402, F401

@@ -1,0 +1,1 @@
+"""Tenancy probes for the payments intents routes (see tests/tenancy_probes.py)."""
