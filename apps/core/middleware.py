@@ -1,11 +1,14 @@
-"""Request ids on every response, and the guarantee that nothing under /v2 answers with HTML."""
+"""Request ids on every response, the guarantee that nothing under /v2 answers with HTML, and the API's
+guards at the door (NUL characters, card data)."""
+import json
 import logging
-from urllib.parse import unquote
+from urllib.parse import parse_qsl, unquote
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 
 from .api.errors import error_body, json_error
+from .carddata import card_data_paths
 from .ids import new_id
 
 log = logging.getLogger("revkeen.api")
@@ -22,6 +25,12 @@ class RequestIdMiddleware:
             # PostgreSQL text cannot hold NUL; refuse it at the door rather than fail deep inside a query.
             response = json_error(400, type="invalid_request_error", code="invalid_characters",
                                   message="The URL contains a NUL character.")
+        elif request.path.startswith(API_PREFIX) and (where := _card_data_in(request)):
+            # Refused before anything reads, stores or logs the body: our API takes gateway tokens only.
+            response = json_error(400, type="invalid_request_error", code="card_data_not_allowed", param=where,
+                                  message=f"Card numbers and security codes must not be sent to the API ({where}). "
+                                          "Tokenise the card with the gateway's tokenisation script and send "
+                                          "the token instead.")
         else:
             response = self.get_response(request)
         response["Request-Id"] = request.request_id
@@ -56,6 +65,24 @@ class RequestIdMiddleware:
             response = json_error(500, type="api_error", code="internal_error", message="Something went wrong on our side.")
             return response
         return None
+
+
+def _card_data_in(request) -> str:
+    """Where the query string or a JSON / form body holds card data ("" when nowhere)."""
+    found = next(card_data_paths(dict(parse_qsl(request.META.get("QUERY_STRING", "")))), "")
+    content_type = request.META.get("CONTENT_TYPE", "")
+    if found or request.method in ("GET", "HEAD", "OPTIONS"):
+        return found
+    try:
+        if content_type.startswith("application/json"):
+            payload = json.loads(request.body or b"null")
+        elif content_type.startswith("application/x-www-form-urlencoded"):
+            payload = dict(parse_qsl(request.body.decode()))
+        else:
+            return ""
+    except (ValueError, UnicodeDecodeError, RequestDataTooBig):
+        return ""  # the view answers a malformed or oversized body with its own error
+    return next(card_data_paths(payload), "")
 
 
 def _has_nul(request) -> bool:

@@ -102,5 +102,5 @@ def exception_handler(exc, context):
     return Response(body, status=status, headers=headers)
 
 
-def json_error(status: int, *, type: str, code: str, message: str) -> JsonResponse:
-    return JsonResponse(error_body(type=type, code=code, message=message), status=status)
+def json_error(status: int, *, type: str, code: str, message: str, param: str | None = None) -> JsonResponse:
+    return JsonResponse(error_body(type=type, code=code, message=message, param=param), status=status)

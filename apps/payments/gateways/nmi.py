@@ -24,7 +24,6 @@ Safety rules this module enforces:
 from __future__ import annotations
 
 import logging
-import re
 from collections import OrderedDict
 from dataclasses import asdict, replace
 from datetime import UTC, datetime
@@ -35,6 +34,7 @@ from xml.etree import ElementTree as ET
 import httpx
 from django.conf import settings
 
+from apps.core.carddata import contains_card_number
 from apps.core.money import Money
 
 from .base import (
@@ -83,9 +83,6 @@ UNKNOWN_DECLINE_CODE = "304"
 # response=3 codes that mean "the processor may or may not have it": resolve with the Query API.
 AMBIGUOUS_ERROR_CODES = frozenset({"400", "420", "421"})
 
-_PAN_CANDIDATE = re.compile(r"(?<!\d)(?:\d[ -]?){12,18}\d(?!\d)")
-
-
 def map_decline(response_code: str, responsetext: str) -> str:
     if response_code == "260":
         text = responsetext.lower()
@@ -95,25 +92,6 @@ def map_decline(response_code: str, responsetext: str) -> str:
             return "521"
         return "200"
     return NMI_DECLINE_MAP.get(response_code, UNKNOWN_DECLINE_CODE)
-
-
-def _luhn(digits: str) -> bool:
-    total = 0
-    for index, char in enumerate(reversed(digits)):
-        value = int(char)
-        if index % 2:
-            value = value * 2 - 9 if value > 4 else value * 2
-        total += value
-    return total % 10 == 0
-
-
-def contains_card_number(value: str) -> bool:
-    """True when the text holds a 13–19 digit sequence (spaces/dashes allowed) that passes the Luhn check."""
-    for match in _PAN_CANDIDATE.finditer(str(value)):
-        digits = re.sub(r"[ -]", "", match.group())
-        if 13 <= len(digits) <= 19 and _luhn(digits):
-            return True
-    return False
 
 
 def refuse_card_data(params: dict[str, str]) -> None:
