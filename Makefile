@@ -60,6 +60,7 @@ lock:
 
 bench: venv
 	@$(PY) bench/api_overhead.py
+	@$(PY) bench/payments.py
 
 clean:
 	rm -rf $(VENV) db.sqlite3 staticfiles
