@@ -28,6 +28,7 @@ class RequestIdMiddleware:
         elif request.path.startswith(API_PREFIX) and (where := _card_data_in(request)):
             # Refused before anything reads, stores or logs the body: our API takes gateway tokens only.
             response = json_error(400, type="invalid_request_error", code="card_data_not_allowed", param=where,
+                                  details={"fields": {where: ["card data is not accepted: send a payment token"]}},
                                   message=f"Card numbers and security codes must not be sent to the API ({where}). "
                                           "Tokenise the card with the gateway's tokenisation script and send "
                                           "the token instead.")

@@ -6,7 +6,7 @@ from apps.core.actors import Actor
 from apps.core.admin_utils import MoneyAdminMixin, ReadOnlyAdmin, ReadOnlyInline, pretty_json
 
 from . import services
-from .models import FeeLine, Payment, PaymentMethod, Refund, Transaction, Void
+from .models import Dispute, DisputeEvidenceFile, FeeLine, Payment, PaymentMethod, Refund, Transaction, Void
 
 
 class TransactionInline(ReadOnlyInline):
@@ -100,3 +100,116 @@ class VoidAdmin(ReadOnlyAdmin):
     list_select_related = ["merchant", "payment"]
     search_fields = ["=id", "=payment__id"]
     show_full_result_count = False
+
+
+# --- disputes (read-only: they open from the gateway and change through services/disputes.py) ----------
+class DisputeEvidenceFileInline(ReadOnlyInline):
+    model = DisputeEvidenceFile
+    fields = ["id", "original_name", "content_type", "size_bytes", "category", "uploaded_by", "created_at"]
+    readonly_fields = fields
+
+
+class DisputeTransactionInline(ReadOnlyInline):
+    model = Transaction
+    fk_name = "dispute"
+    fields = ["id", "type", "amount_minor", "currency", "settled_at", "available_on", "payout", "created_at"]
+    readonly_fields = fields
+    verbose_name_plural = "Ledger transactions (held / released)"
+
+
+@admin.register(Dispute)
+class DisputeAdmin(MoneyAdminMixin, ReadOnlyAdmin):
+    money_fields = ["amount_minor", "fee_minor"]
+    list_display = ["id", "merchant", "livemode", "amount_minor_money", "fee_minor_money", "reason",
+                    "network_reason_code", "status", "evidence_due_by", "disputed_at"]
+    list_filter = ["status", "reason", "livemode", "disputed_at"]
+    list_select_related = ["merchant"]
+    search_fields = ["=id", "=payment__id", "=gateway_dispute_id", "customer__email"]
+    search_help_text = "A dispute, payment or gateway chargeback id (exact), or part of the customer's email."
+    date_hierarchy = "disputed_at"
+    show_full_result_count = False
+    inlines = [DisputeTransactionInline, DisputeEvidenceFileInline]
+    readonly_fields = ["amount_minor_money", "fee_minor_money", "evidence_pretty"]
+
+    @admin.display(description="Evidence")
+    def evidence_pretty(self, obj):
+        return pretty_json(obj.evidence)
+
+
+@admin.register(DisputeEvidenceFile)
+class DisputeEvidenceFileAdmin(ReadOnlyAdmin):
+    list_display = ["id", "dispute", "original_name", "content_type", "size_bytes", "category", "merchant",
+                    "created_at"]
+    list_filter = ["content_type", "category"]
+    list_select_related = ["merchant", "dispute"]
+    search_fields = ["=id", "=dispute__id", "original_name"]
+    show_full_result_count = False
+
+
+# --- settlement batches and payouts (read-only money; failing a payout goes through services/payouts.py) ---
+from apps.core.errors import DomainError  # noqa: E402
+
+from .models import Payout, SettlementBatch  # noqa: E402
+
+
+class SettledTransactionInline(ReadOnlyInline):
+    model = Transaction
+    fk_name = "settlement_batch"
+    fields = ["id", "type", "amount_minor", "currency", "payment", "settled_at", "available_on", "payout"]
+    readonly_fields = fields
+    verbose_name_plural = "Ledger transactions settled in this batch"
+
+
+@admin.register(SettlementBatch)
+class SettlementBatchAdmin(MoneyAdminMixin, ReadOnlyAdmin):
+    money_fields = ["sales_minor", "refunds_minor"]
+    list_display = ["id", "gateway_batch_id", "merchant", "livemode", "closed_at", "transaction_count",
+                    "sales_minor_money", "refunds_minor_money", "synced_at"]
+    list_filter = ["livemode", "closed_at"]
+    list_select_related = ["merchant"]
+    search_fields = ["=id", "=gateway_batch_id"]
+    date_hierarchy = "closed_at"
+    show_full_result_count = False
+    inlines = [SettledTransactionInline]
+
+
+class PayoutTransactionInline(ReadOnlyInline):
+    model = Transaction
+    fk_name = "payout"
+    fields = ["id", "type", "amount_minor", "currency", "payment", "settled_at", "available_on"]
+    readonly_fields = fields
+    verbose_name_plural = "Ledger transactions in this payout"
+
+
+@admin.register(Payout)
+class PayoutAdmin(MoneyAdminMixin, ReadOnlyAdmin):
+    money_fields = ["amount_minor", "gross_minor", "fees_minor", "refunds_minor", "disputes_minor",
+                    "adjustments_minor"]
+    list_display = ["id", "merchant", "livemode", "payout_date", "arrival_date", "amount_minor_money", "status",
+                    "transaction_count", "reference"]
+    list_filter = ["status", "livemode", "payout_date"]
+    list_select_related = ["merchant"]
+    search_fields = ["=id", "=reference"]
+    search_help_text = "A payout id or bank reference (exact)."
+    date_hierarchy = "payout_date"
+    show_full_result_count = False
+    inlines = [PayoutTransactionInline]
+    readonly_fields = ["amount_minor_money", "gross_minor_money", "fees_minor_money", "refunds_minor_money",
+                       "disputes_minor_money", "adjustments_minor_money"]
+    actions = ["mark_failed"]
+
+    @admin.action(description="Mark failed (the bank rejected it): its transactions go to the next payout")
+    def mark_failed(self, request, queryset):
+        actor = Actor.for_user(request.user)
+        failed, refused = 0, []
+        for payout in queryset.order_by("pk"):
+            try:
+                services.payout_fail(payout=payout, actor=actor,
+                                     message=f"Rejected by the bank (marked failed by {request.user}).")
+                failed += 1
+            except DomainError as exc:
+                refused.append(f"{payout.pk}: {exc.message}")
+        if failed:
+            self.message_user(request, f"Marked {failed} payout(s) failed.", messages.SUCCESS)
+        for message in refused:
+            self.message_user(request, message, messages.WARNING)

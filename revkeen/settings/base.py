@@ -176,6 +176,15 @@ CELERY_BEAT_SCHEDULE = {
     "nmi-sim-batch-close": {"task": "apps.payments.simulators.nmi.tasks.close_due_batches", "schedule": 60.0},
     # Payments whose gateway answer was lost (pending, older than 30 s): resolved by find_attempt.
     "payments-reconcile-unknown": {"task": "apps.payments.tasks.reconcile_unknown_payments", "schedule": 60.0},
+    # Settlement batches the gateway closed → our ledger rows stamped with their payout date (every 5 min).
+    "payments-settlements-sync": {"task": "apps.payments.tasks.sync_settlements", "schedule": 300.0},
+    # Payouts due on each merchant's schedule (idempotent, catches up missed days), then their lifecycle.
+    "payouts-create-due": {"task": "apps.payments.tasks.create_due_payouts", "schedule": 900.0},
+    "payouts-advance": {"task": "apps.payments.tasks.advance_payouts", "schedule": 900.0},
+    # Chargebacks reported by the gateway (opened, won, lost) → disputes, every 5 minutes; then the
+    # evidence deadline sweep (a missed deadline is an automatic loss).
+    "disputes-sync": {"task": "apps.payments.tasks.sync_disputes", "schedule": 300.0},
+    "disputes-expire-overdue": {"task": "apps.payments.tasks.expire_overdue_disputes", "schedule": 900.0},
 }
 
 LOGGING = {
@@ -200,4 +209,8 @@ NMI_SIM_3DS_TTL_SECONDS = env.int("NMI_SIM_3DS_TTL_SECONDS", default=900)  # una
 NMI_SIM_FAULT_HANG_SECONDS = env.int("NMI_SIM_FAULT_HANG_SECONDS", default=35)  # > the adapter's read timeout
 NMI_SIM_PUBLIC_URL = env("NMI_SIM_PUBLIC_URL", default="")  # browser-facing …/_sim/nmi; empty = request host
 NMI_SIM_CONTROL_TOKEN = env("NMI_SIM_CONTROL_TOKEN", default="")  # set: /_control/ needs X-Sim-Control-Token
+# Disputes: days from the issuer opening a chargeback to our evidence deadline (page 022: "typically 7-21
+# days"; the short end, so merchants never miss the bank's), and how far back each chargeback poll looks.
+DISPUTE_EVIDENCE_DAYS = env.int("DISPUTE_EVIDENCE_DAYS", default=7)
+DISPUTES_SYNC_LOOKBACK_DAYS = env.int("DISPUTES_SYNC_LOOKBACK_DAYS", default=7)
 AUTH_USER_MODEL = "accounts.User"

@@ -65,7 +65,7 @@ def test_chargeback_won_and_lost(gateway, attempt_id, nmi_simulator):
     faults.chargeback_resolve(lost.chargeback_id, won=False)
     assert SimChargeback.objects.get(pk=lost.pk).status == "lost"
     (txn,) = gateway.query_transaction(transaction_id=other.transaction_id)
-    assert [a.action_type for a in txn.actions] == ["sale", "chargeback"]
+    assert [a.action_type for a in txn.actions] == ["sale", "chargeback", "chargeback_lost"]
 
 
 def test_chargebacks_only_on_money_that_moved(gateway, attempt_id):

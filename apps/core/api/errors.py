@@ -102,5 +102,7 @@ def exception_handler(exc, context):
     return Response(body, status=status, headers=headers)
 
 
-def json_error(status: int, *, type: str, code: str, message: str, param: str | None = None) -> JsonResponse:
-    return JsonResponse(error_body(type=type, code=code, message=message, param=param), status=status)
+def json_error(status: int, *, type: str, code: str, message: str, param: str | None = None,
+               details: dict | None = None) -> JsonResponse:
+    return JsonResponse(error_body(type=type, code=code, message=message, param=param, details=details),
+                        status=status)

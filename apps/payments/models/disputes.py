@@ -29,9 +29,12 @@ class Dispute(TenantModel):
         SUBSCRIPTION_CANCELED = "subscription_canceled", "Subscription canceled"
         GENERAL = "general", "Other"
 
+    # lost → won only when the gateway reports the chargeback reversed after we closed it as lost (a missed
+    # deadline on our side): the money came back, so the ledger must follow (services/disputes.py).
     STATE_MACHINE = StateMachine({
         "needs_response": {"under_review", "lost", "won"},
         "under_review": {"won", "lost"},
+        "lost": {"won"},
     })
 
     id = PrefixedIdField(prefix="dsp")

@@ -58,8 +58,8 @@ Simulator-specific extensions and guesses (the only places it differs from, or g
    NMI); REFID is the reference of the refused request, not the first transaction's id — use query.php.
 6. Query API: dates are written and read as UTC (YYYYMMDDhhmmss or YYYYMMDD) [GUESS: NMI uses the
    account's zone]; `action_type=settle` and `action_type=chargeback` work as filters; a chargeback is an
-   `<action>` `chargeback` (and `chargeback_reversal` when won) with an extra `<reason_code>` [GUESS:
-   NMI's chargeback reporting fields are not public].
+   `<action>` `chargeback` (and `chargeback_reversal` when won, `chargeback_lost` when lost) with an extra
+   `<reason_code>` [GUESS: NMI's chargeback reporting fields are not public].
 7. Webhooks (webhooks.py) use NMI's envelope and signature (§1.9); the bodies of `transaction.*.success|
    failure`, `settlement.batch.complete` and `chargeback.batch.complete` are our reading of it [GUESS].
    One delivery attempt, recorded in SimWebhookDelivery; replays resend the same event byte for byte.

@@ -3,7 +3,9 @@
 NMI reports chargebacks through its Query API and the `chargeback.batch.complete` webhook
 (protocols.md §1.8/§1.9); the exact Query fields are not public, so the simulator shows a chargeback as
 an `<action>` of the disputed transaction with `action_type` `chargeback` (and `chargeback_reversal`
-when the merchant wins), carrying `<reason_code>` [GUESS, simulator extension].
+when the merchant wins, `chargeback_lost` when the issuer's decision stands), carrying `<reason_code>`
+[GUESS, simulator extensions: without the `chargeback_lost` action a poller could not tell a lost
+chargeback from one still open].
 """
 from __future__ import annotations
 
@@ -51,7 +53,8 @@ def inject_chargeback(transaction_id: str, reason_code: str = "10.4", amount_min
 
 @transaction.atomic
 def chargeback_resolve(chargeback_id: str, *, won: bool, notify: bool = True) -> SimChargeback:
-    """The dispute's outcome at the acquirer: won returns the money (a `chargeback_reversal` action)."""
+    """The dispute's outcome at the acquirer: won returns the money (a `chargeback_reversal` action); lost
+    is recorded as a `chargeback_lost` action (simulator extension) so the Query API can show it."""
     chargeback = SimChargeback.objects.select_for_update().select_related("transaction__account").filter(
         chargeback_id=chargeback_id).first()
     if chargeback is None:
@@ -62,11 +65,11 @@ def chargeback_resolve(chargeback_id: str, *, won: bool, notify: bool = True) ->
     chargeback.status = SimChargeback.Status.WON if won else SimChargeback.Status.LOST
     chargeback.resolved_at = moment
     chargeback.save(update_fields=["status", "resolved_at"])
-    if won:
-        SimAction.objects.create(transaction=chargeback.transaction, action_type="chargeback_reversal",
-                                 amount_minor=chargeback.amount_minor, date=moment, success=True, response_code="100",
-                                 response_text="Chargeback reversed", reason_code=chargeback.reason_code,
-                                 source="internal")
+    SimAction.objects.create(transaction=chargeback.transaction,
+                             action_type="chargeback_reversal" if won else "chargeback_lost",
+                             amount_minor=chargeback.amount_minor, date=moment, success=True, response_code="100",
+                             response_text="Chargeback reversed" if won else "Chargeback lost",
+                             reason_code=chargeback.reason_code, source="internal")
     if notify:
         webhooks.send_on_commit(chargeback.transaction.account, "chargeback.batch.complete",
                                 webhooks.chargeback_body(chargeback))

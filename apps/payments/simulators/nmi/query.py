@@ -17,9 +17,9 @@ page_number (0-based), result_order=standard|reverse, report_type=customer_vault
 an empty `<nm_response>`; an error is `<nm_response><error_response>…</error_response></nm_response>`
 with HTTP 200.
 
-Simulator extensions (package docstring): `action_type=settle` and `action_type=chargeback` are
-accepted as filters (NMI documents sale, refund, credit, auth, capture, void, return; settlements and
-chargebacks appear as actions all the same), and each transaction carries `<cc_funding>`,
+Simulator extensions (package docstring): `action_type=settle`, `chargeback`, `chargeback_reversal` and
+`chargeback_lost` are accepted as filters (NMI documents sale, refund, credit, auth, capture, void, return;
+settlements and chargebacks and their outcomes appear as actions all the same), and each transaction carries `<cc_funding>`,
 `<cc_product>` and `<cc_issuer_country>`.
 """
 from __future__ import annotations
