@@ -68,3 +68,25 @@ def chromium_path():
 
 def is_postgres() -> bool:
     return connection.vendor == "postgresql"
+
+
+# --- dashboard (htmx views) ------------------------------------------------------------------------
+@pytest.fixture
+def owner_client(client, tenant):
+    """The test client signed in as the owner of `tenant`'s merchant (sandbox mode, as a new session is)."""
+    from tests.factories import owner_membership
+
+    client.force_login(owner_membership(tenant.merchant).user)
+    return client
+
+
+@pytest.fixture
+def login_as(client, tenant):
+    """Signs a new team member of `tenant`'s merchant with `role` into the test client."""
+    from tests.factories import make_member
+
+    def login(role: str):
+        client.force_login(make_member(tenant.merchant, role=role).user)
+        return client
+
+    return login

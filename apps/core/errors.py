@@ -41,6 +41,12 @@ class ValidationFailed(DomainError):
         super().__init__(message, param=param, details={"fields": fields}, code=code)
         self.fields = fields
 
+    @classmethod
+    def not_one_of(cls, field: str, choices) -> ValidationFailed:
+        """The 400 for a value outside an enumeration, naming the allowed values."""
+        reason = f"must be one of {', '.join(choices)}"
+        return cls(f"{field}: {reason}", fields={field: [reason]})
+
 
 class NotFound(DomainError):
     status = 404

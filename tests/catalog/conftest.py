@@ -23,28 +23,6 @@ def live(tenant) -> CoreTenant:
 
 
 @pytest.fixture
-def owner_client(client, tenant):
-    """The test client signed in as the owner of `tenant`'s merchant (sandbox mode, as a new session is)."""
-    from tests.factories import owner_membership
-
-    client.force_login(owner_membership(tenant.merchant).user)
-    return client
-
-
-@pytest.fixture
-def login_as(client, tenant):
-    """Signs a new team member of `tenant`'s merchant with `role` into the test client."""
-    from tests.factories import make_member
-
-    def login(role: str):
-        membership = make_member(tenant.merchant, role=role)
-        client.force_login(membership.user)
-        return client
-
-    return login
-
-
-@pytest.fixture
 def switch_mode():
     """switch_mode(client, live=True): the dashboard's mode switch, through its own view."""
     from django.urls import reverse

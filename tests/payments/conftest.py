@@ -107,5 +107,13 @@ def webhook_receiver():
     server.server_close()
 
 
+@pytest.fixture
+def sandbox_tenant(tenant):
+    """`tenant`'s merchant in sandbox mode, without the simulator (rows written with the ORM)."""
+    from apps.core.tenancy import Tenant
+
+    return Tenant(tenant.merchant, livemode=False)
+
+
 # The payments service/API tests' fixtures (a merchant whose sandbox gateway points at `nmi_simulator`).
 from tests.payments.payments_helpers import actor, sandbox, shop  # noqa: E402, F401

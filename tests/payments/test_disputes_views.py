@@ -19,7 +19,7 @@ from apps.core.tenancy import Tenant as CoreTenant
 from apps.payments import services
 from apps.payments.models import Dispute, DisputeEvidenceFile
 from apps.payments.simulators.nmi import chargebacks
-from tests.factories import make_customer, make_member, owner_membership
+from tests.factories import make_customer, make_member
 from tests.payments.payments_helpers import payments_db
 from tests.payments.probes_disputes import make_dispute
 from tests.payments.test_disputes import PDF, ny, settled_payment
@@ -30,17 +30,6 @@ HTMX = {"HTTP_HX_REQUEST": "true", "HTTP_HX_TARGET": "dispute-results"}
 
 def detail_url(dispute) -> str:
     return reverse("dashboard:dispute_detail", args=[dispute.pk])
-
-
-@pytest.fixture
-def sandbox_tenant(tenant) -> CoreTenant:
-    return CoreTenant(tenant.merchant, livemode=False)
-
-
-@pytest.fixture
-def owner_client(client, tenant):
-    client.force_login(owner_membership(tenant.merchant).user)
-    return client
 
 
 @pytest.fixture

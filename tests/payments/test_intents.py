@@ -299,3 +299,20 @@ def test_an_attempt_the_gateway_never_saw_fails_at_reconciliation_and_the_intent
     retried = _post(client, f"/v2/payment-intents/{data['id']}/confirm", {"payment_token": "tok_visa_debit_gb"})
     assert retried["data"]["status"] == "succeeded"
     assert SimTransaction.objects.filter(type="sale").count() == 1
+
+
+@pytest.mark.parametrize("capture_method", ["automatic", "manual"])
+def test_3ds_finished_after_the_intent_was_canceled_is_released_not_kept(shop, actor, capture_method):
+    client = shop.client()
+    data = _create(client, payment_token="tok_3ds", capture_method=capture_method, confirm=True)
+    canceled = _post(client, f"/v2/payment-intents/{data['id']}/cancel", {"cancellation_reason": "abandoned"})
+    assert canceled["data"]["status"] == "canceled"
+    # The cardholder completes the challenge anyway, and the gateway approves the payment.
+    httpx.post(data["next_action"]["url"], data={"action": "complete"}, timeout=5)
+    payment = services.payment_complete_action(payment=Payment.objects.get(pk=data["latest_payment_id"]), actor=actor)
+    payment.refresh_from_db()
+    assert payment.status == "voided"
+    sim = SimTransaction.objects.get(orderid=payment.attempt_id)
+    assert sim.condition == "canceled"  # the gateway released the money
+    assert PaymentIntent.objects.get(pk=data["id"]).status == "canceled"
+    assert Event.objects.filter(type="void.succeeded").count() == 1

@@ -29,12 +29,6 @@ def sandbox(tenant) -> Tenant:
     return Tenant(tenant.merchant, livemode=False)
 
 
-@pytest.fixture
-def owner_client(client, tenant):
-    client.force_login(owner_membership(tenant.merchant).user)
-    return client
-
-
 def _login(client, tenant, role):
     client.force_login(make_member(tenant.merchant, role=role).user)
     return client

@@ -15,9 +15,7 @@ from django.urls import reverse
 from apps.core.tenancy import Tenant as CoreTenant
 from apps.payments import selectors
 from tests.factories import make_customer, make_product
-from tests.payments.test_views_payments import login_as, make_payment, owner_client, sandbox_tenant
-
-SHARED_FIXTURES = (login_as, owner_client, sandbox_tenant)  # the payments view tests' fixtures, for pytest
+from tests.payments.test_views_payments import make_payment
 
 MARGIN = reverse("dashboard:margin")
 LONDON = ZoneInfo("Europe/London")

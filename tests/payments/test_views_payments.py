@@ -27,7 +27,7 @@ from apps.core.money import Money
 from apps.core.tenancy import Tenant as CoreTenant
 from apps.payments import services
 from apps.payments.models import FeeLine, Payment, PaymentMethod, Refund, Transaction, Void
-from tests.factories import make_customer, make_member, owner_membership
+from tests.factories import make_customer, owner_membership
 from tests.payments.payments_helpers import payments_db
 
 LIST = reverse("dashboard:payments")
@@ -47,26 +47,6 @@ def detail_url(payment) -> str:
 
 
 # --- fixtures and row builders ------------------------------------------------------------------------
-@pytest.fixture
-def sandbox_tenant(tenant) -> CoreTenant:
-    return CoreTenant(tenant.merchant, livemode=False)
-
-
-@pytest.fixture
-def owner_client(client, tenant):
-    client.force_login(owner_membership(tenant.merchant).user)
-    return client
-
-
-@pytest.fixture
-def login_as(client, tenant):
-    def login(role: str):
-        client.force_login(make_member(tenant.merchant, role=role).user)
-        return client
-
-    return login
-
-
 def make_payment(tenant: CoreTenant, *, amount: int = 1000, currency: str = "GBP", status: str = "succeeded",
                  customer=None, product=None, fees: dict | None = None, created_at=None, last4: str = "4242",
                  brand: str = "visa", gateway_txn: str = "", refunded: int = 0, disputed: int = 0,

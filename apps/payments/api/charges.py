@@ -46,8 +46,7 @@ class ChargeListCreateApi(ApiView):
         params = request.query_params
         status = params.get("status") or None
         if status and status not in Payment.Status.values:
-            raise ValidationFailed(f"status: must be one of {', '.join(Payment.Status.values)}",
-                                   fields={"status": [f"must be one of {', '.join(Payment.Status.values)}"]})
+            raise ValidationFailed.not_one_of("status", Payment.Status.values)
         qs = selectors.payment_list(tenant=self.tenant,
                                     customer_id=params.get("customer") or params.get("customer_id") or None,
                                     status=status)

@@ -116,8 +116,7 @@ class PaymentIntentListCreateApi(ApiView):
         params = request.query_params
         status = params.get("status") or None
         if status and status not in PaymentIntent.Status.values:
-            raise ValidationFailed(f"status: must be one of {', '.join(PaymentIntent.Status.values)}",
-                                   fields={"status": [f"must be one of {', '.join(PaymentIntent.Status.values)}"]})
+            raise ValidationFailed.not_one_of("status", PaymentIntent.Status.values)
         qs = selectors.payment_intent_list(
             tenant=self.tenant, customer_id=params.get("customer") or params.get("customer_id") or None,
             status=status, created_gte=parse_created(params, "created[gte]"),

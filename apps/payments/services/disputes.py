@@ -314,8 +314,7 @@ def _store_file(*, dispute: Dispute, upload: UploadedFile, content_type: str, ca
 
 def _check_category(category: str) -> str:
     if category and category not in EVIDENCE_FILE_CATEGORIES:
-        raise ValidationFailed(f"category: must be one of {', '.join(EVIDENCE_FILE_CATEGORIES)}",
-                               fields={"category": [f"must be one of {', '.join(EVIDENCE_FILE_CATEGORIES)}"]})
+        raise ValidationFailed.not_one_of("category", EVIDENCE_FILE_CATEGORIES)
     return category
 
 

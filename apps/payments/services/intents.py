@@ -10,6 +10,8 @@ attempt reaches the gateway, so two confirmations never create two payments.
 """
 from __future__ import annotations
 
+import logging
+
 from django.db import transaction
 
 from apps.core.actors import Actor
@@ -28,6 +30,7 @@ __all__ = ["CANCELLATION_REASONS", "UNSET", "payment_intent_cancel", "payment_in
            "payment_intent_confirm", "payment_intent_create", "payment_intent_follow_payment",
            "payment_intent_update"]
 
+log = logging.getLogger(__name__)
 S = PaymentIntent.Status
 CANCELLATION_REASONS = ("duplicate", "fraudulent", "requested_by_customer", "abandoned")
 BEFORE_CONFIRMATION = (S.REQUIRES_PAYMENT_METHOD, S.REQUIRES_CONFIRMATION)
@@ -220,6 +223,20 @@ def _refresh_action(*, tenant: Tenant, actor: Actor, intent: PaymentIntent) -> P
     return PaymentIntent.objects.select_related("latest_payment").get(pk=intent.pk)
 
 
+def _release_late_payment(payment_id: str, actor: Actor) -> None:
+    payment = Payment.objects.select_related("merchant").get(pk=payment_id)
+    tenant = Tenant(payment.merchant, payment.livemode)
+    if payment.status != Payment.Status.SUCCEEDED:
+        return
+    try:
+        if payment.amount_captured_minor:
+            payment_services.void_create(tenant=tenant, actor=actor, payment=payment)
+        else:
+            payment_services.payment_cancel_authorization(tenant=tenant, actor=actor, payment=payment)
+    except BusinessRuleViolation:
+        log.warning("payment %s succeeded after its intent was canceled and could not be voided", payment_id)
+
+
 def payment_intent_follow_payment(*, payment: Payment, actor: Actor, request_id: str = "") -> PaymentIntent | None:
     """Moves an intent after its latest attempt changed. Called with the payment row locked, inside the
     transaction that changed it. Anything but the latest attempt, or an intent no longer waiting on it, is
@@ -230,6 +247,12 @@ def payment_intent_follow_payment(*, payment: Payment, actor: Actor, request_id:
         return intent
     intent.latest_payment = payment
     waiting = (S.PROCESSING, S.REQUIRES_ACTION)
+    if intent.status == S.CANCELED and payment.status == Payment.Status.SUCCEEDED:
+        # The cardholder finished 3-D Secure after the intent was canceled: money moved for a purchase the
+        # merchant called off. Release it once this commits (a void; if that batch has closed, the failed
+        # void is visible — void.failed — and the merchant refunds: never an automatic refund).
+        transaction.on_commit(lambda: _release_late_payment(payment.pk, actor))
+        return intent
     if payment.status == Payment.Status.SUCCEEDED and payment.amount_captured_minor:
         if intent.status not in (*waiting, S.REQUIRES_CAPTURE):
             return intent
@@ -297,8 +320,7 @@ def payment_intent_cancel(*, tenant: Tenant, actor: Actor, intent: PaymentIntent
     be canceled until its outcome is known."""
     _check_tenant(tenant, intent)
     if cancellation_reason and cancellation_reason not in CANCELLATION_REASONS:
-        raise ValidationFailed(f"cancellation_reason: must be one of {', '.join(CANCELLATION_REASONS)}",
-                               fields={"cancellation_reason": [f"must be one of {', '.join(CANCELLATION_REASONS)}"]})
+        raise ValidationFailed.not_one_of("cancellation_reason", CANCELLATION_REASONS)
     intent = PaymentIntent.objects.select_related("latest_payment").get(pk=intent.pk)
     if intent.status in (S.SUCCEEDED, S.CANCELED, S.PROCESSING):
         raise _unexpected_state(intent, "canceled")

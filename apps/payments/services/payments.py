@@ -70,6 +70,15 @@ def _adapter(account):
     return gateway_for(account)
 
 
+def _find_attempt(account, attempt_id: str):
+    """The gateway's record of one of our attempts (its orderid), read through the Query API."""
+    adapter = _adapter(account)
+    try:
+        return adapter.find_attempt(attempt_id)
+    finally:
+        adapter.close()
+
+
 def batch_cutoff() -> calc.BatchCutoff:
     """The gateway's daily batch cut-off (the simulator's settings; NMI's default 20:00 New York)."""
     hours, minutes = str(getattr(settings, "NMI_SIM_BATCH_CUTOFF", "20:00")).split(":")
@@ -259,11 +268,7 @@ def payment_reconcile_unknown(*, payment: Payment, actor: Actor | None = None,
     payment = Payment.objects.select_related("gateway_account").get(pk=payment.pk)
     if payment.status != Payment.Status.PENDING:
         return payment
-    adapter = _adapter(payment.gateway_account or gateway_account_for(_tenant_of(payment)))
-    try:
-        lookup = adapter.find_attempt(payment.attempt_id)
-    finally:
-        adapter.close()
+    lookup = _find_attempt(payment.gateway_account or gateway_account_for(_tenant_of(payment)), payment.attempt_id)
     if lookup.found and lookup.result is not None:
         return _apply_outcome(payment_id=payment.pk, result=lookup.result, actor=actor)
     if lookup.status == "not_found" and payment.created_at <= now() - timedelta(seconds=grace_seconds):
@@ -307,11 +312,7 @@ def payment_complete_action(*, payment: Payment, actor: Actor | None = None) -> 
     payment = Payment.objects.select_related("gateway_account").get(pk=payment.pk)
     if payment.status != Payment.Status.REQUIRES_ACTION:
         return payment
-    adapter = _adapter(payment.gateway_account or gateway_account_for(_tenant_of(payment)))
-    try:
-        lookup = adapter.find_attempt(payment.attempt_id)
-    finally:
-        adapter.close()
+    lookup = _find_attempt(payment.gateway_account or gateway_account_for(_tenant_of(payment)), payment.attempt_id)
     if lookup.found and lookup.result is not None and lookup.result.outcome in (Outcome.APPROVED, Outcome.DECLINED):
         return _apply_outcome(payment_id=payment.pk, result=lookup.result, actor=actor,
                               from_states=("requires_action",))
@@ -575,8 +576,7 @@ def refund_create(*, tenant: Tenant, actor: Actor, payment: Payment, amount: Mon
     """Refunds all or part of a settled payment. Never more than captured − refunded (pending refunds
     count): one cent more is a 422. Before settlement the route is a void (page 025), so a refund is refused."""
     if reason and reason not in Refund.Reason.values:
-        raise ValidationFailed(f"reason: must be one of {', '.join(Refund.Reason.values)}",
-                               fields={"reason": [f"must be one of {', '.join(Refund.Reason.values)}"]})
+        raise ValidationFailed.not_one_of("reason", Refund.Reason.values)
     with transaction.atomic():
         locked = Payment.objects.select_for_update(of=("self",)).select_related("merchant", "gateway_account").get(pk=payment.pk)
         if locked.merchant_id != tenant.merchant.pk or locked.livemode != tenant.livemode:
@@ -669,11 +669,7 @@ def refund_reconcile_unknown(*, refund: Refund, actor: Actor | None = None,
     refund = Refund.objects.select_related("payment__gateway_account", "merchant").get(pk=refund.pk)
     if refund.status != Refund.Status.PENDING:
         return refund
-    adapter = _adapter(refund.payment.gateway_account or gateway_account_for(_tenant_of(refund)))
-    try:
-        lookup = adapter.find_attempt(refund.attempt_id)
-    finally:
-        adapter.close()
+    lookup = _find_attempt(refund.payment.gateway_account or gateway_account_for(_tenant_of(refund)), refund.attempt_id)
     if lookup.found and lookup.result is not None:
         if lookup.result.outcome == Outcome.APPROVED:
             return _refund_succeed(refund_id=refund.pk, gateway_transaction_id=lookup.result.transaction_id,
