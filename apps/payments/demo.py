@@ -105,7 +105,7 @@ def step_payments(ctx: DemoContext) -> None:
 
 
 def _reversals(ctx: DemoContext, tenant: Tenant, rng: random.Random, succeeded: list[Payment]) -> None:
-    """Refunds a few settled payments (some partly) a few days later, and voids one on its own day."""
+    """Refunds a few settled payments (some partly) a few days later, and voids a double charge of today."""
     settled_long_ago = [p for p in succeeded if p.created_at < now() - timedelta(days=8)]
     for payment in rng.sample(settled_long_ago, k=min(8, len(settled_long_ago))):
         later = payment.created_at + timedelta(days=rng.randint(2, 6))
@@ -114,11 +114,13 @@ def _reversals(ctx: DemoContext, tenant: Tenant, rng: random.Random, succeeded: 
         with moved_to(later):
             services.refund_create(tenant=tenant, actor=ctx.actor, payment=payment, amount=amount,
                                    reason="requested_by_customer")
-    newest = max(succeeded, key=lambda p: p.created_at)
-    if newest.created_at < now() - timedelta(hours=2):
-        return  # its batch has closed: the void would (rightly) fail
-    with moved_to(newest.created_at + timedelta(minutes=20)):
-        services.void_create(tenant=tenant, actor=ctx.actor, payment=newest)
+    # This morning's double charge, voided before the batch closed: no money moved, no fees.
+    twin = succeeded[-1]
+    with moved_to(now() - timedelta(minutes=40)):
+        double = services.payment_create(
+            tenant=tenant, actor=ctx.actor, amount=twin.amount, customer=twin.customer, payment_token="tok_visa_debit_gb",
+            product=twin.product, description=f"{twin.description} (charged twice)", metadata=dict(DEMO_MARK))
+    services.void_create(tenant=tenant, actor=ctx.actor, payment=double)
 
 
 def _disputable(tenant: Tenant, *, days_ago: int) -> Payment | None:
