@@ -77,5 +77,9 @@ register("customers_payments_list", Probe("detail", path="/v2/customers/{id}/pay
 register("customers_payment_methods_list", Probe("detail", path="/v2/customers/{id}/payment-methods",
                                                  make=_customer_id))
 
+register("customers_payment_methods_create", Probe(
+    "detail", method="POST", path="/v2/customers/{id}/payment-methods", make=_customer_id,
+    body=lambda tenant: {"payment_token": ""}, ok_status=400))
+
 # Each area registers its own probes in its module.
 from tests.payments import probes_disputes, probes_intents, probes_payouts  # noqa: E402, F401

@@ -102,3 +102,29 @@ def test_another_merchants_customer_is_404(shop, sandbox, actor, other_tenant):
     with pytest.raises(NotFound):
         _save(sandbox, actor, stranger)
     assert not SimCustomer.objects.exists()
+
+
+def test_api_saves_cards_for_a_customer_and_charges_use_the_default(shop, sandbox, other_tenant):
+    client = shop.client()
+    customer = make_customer(sandbox, name="Api Saver")
+    url = f"/v2/customers/{customer.pk}/payment-methods"
+    first = client.post(url, {"payment_token": "tok_visa_debit_gb"}, format="json")
+    assert first.status_code == 201, first.content
+    card = first.json()["data"]
+    assert (card["object"], card["is_default"], card["card"]["brand"], card["card"]["funding"]) == \
+        ("payment_method", True, "visa", "debit")
+    second = client.post(url, {"payment_token": "tok_mastercard", "set_default": True}, format="json")
+    assert second.status_code == 201 and second.json()["data"]["is_default"] is True
+    listed = client.get(url).json()["data"]
+    assert {(m["id"], m["is_default"]) for m in listed} == {(card["id"], False), (second.json()["data"]["id"], True)}
+
+    charged = client.post("/v2/charges", {"customer": customer.pk, "amount_minor": 1500, "currency": "GBP"},
+                          format="json")
+    assert charged.status_code == 201 and charged.json()["data"]["payment_method_id"] == second.json()["data"]["id"]
+
+    refused = client.post(url, {"payment_token": "tok_not_a_token"}, format="json")
+    assert refused.status_code == 400 and refused.json()["error"]["code"] == "invalid_payment_token"
+    assert client.post(url, {"payment_token": "tok_visa", "set_default": "yes"}, format="json").status_code == 400
+    assert PaymentMethod.objects.filter(customer=customer).count() == 2
+    intruder = other_tenant.client().post(url, {"payment_token": "tok_visa"}, format="json")
+    assert intruder.status_code == 404

@@ -287,7 +287,27 @@ class CustomerPaymentsApi(ApiView):
 
 
 class CustomerPaymentMethodsApi(ApiView):
-    operation_ids = {"get": "customers_payment_methods_list"}
+    operation_ids = {"get": "customers_payment_methods_list", "post": "customers_payment_methods_create"}
+
+    @extend_schema(request=inline_serializer(name="PaymentMethodCreateInput", fields={
+        "payment_token": serializers.CharField(help_text="A one-time token from the gateway's tokenisation script "
+                                                         "(sandbox: a test token such as tok_visa)"),
+        "set_default": serializers.BooleanField(required=False, default=False)}),
+        responses={201: _any}, summary="Save a card for a customer",
+        description="Stores the card in the gateway's customer vault; we keep the vault id, brand, last four, "
+                    "expiry, funding and country. A customer's first card becomes the default.")
+    def post(self, request, customer_id):
+        from apps.customers.selectors import customer_get
+
+        customer = customer_get(tenant=self.tenant, customer_id=customer_id)
+        body = _body(request, {"payment_token", "set_default"})
+        set_default = body.get("set_default", False)
+        if not isinstance(set_default, bool):
+            raise ValidationFailed("set_default: must be true or false", fields={"set_default": ["must be true or false"]})
+        method = services.payment_method_create(tenant=self.tenant, actor=self.actor, customer=customer,
+                                                payment_token=body.get("payment_token") or "",
+                                                set_default=set_default, request_id=_request_id(request))
+        return self.respond(payment_method_payload(method), status=201)
 
     @extend_schema(parameters=_list_params, responses={200: _any_list}, summary="List a customer's payment methods")
     def get(self, request, customer_id):
