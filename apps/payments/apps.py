@@ -6,3 +6,10 @@ class PaymentsConfig(AppConfig):
     name = "apps.payments"
     label = "payments"
     verbose_name = "Payments"
+
+    def ready(self):
+        from apps.customers.views import register_detail_card
+
+        from .views.payments import customer_payments_card
+
+        register_detail_card("payments/payments/customer_card.html", customer_payments_card)

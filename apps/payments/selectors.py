@@ -339,3 +339,11 @@ def dispute_get(*, tenant: Tenant, dispute_id: str):
 
     return _get(Dispute, "dsp", "dispute", tenant=tenant, object_id=dispute_id,
                 qs=Dispute.objects.select_related("customer", "payment").prefetch_related("files"))
+
+
+def customer_payment_totals(*, tenant: Tenant, customer_id: str) -> list[dict]:
+    """Per currency: what the customer paid (captured), refunded, and what it left the merchant (net)."""
+    return list(scoped(Payment, tenant=tenant).filter(customer_id=customer_id, amount_captured_minor__gt=0)
+                .values("currency").order_by("currency")
+                .annotate(count=Count("id"), captured_minor=Sum("amount_captured_minor"),
+                          refunded_minor=Sum("amount_refunded_minor"), net_minor=Sum("net_minor")))

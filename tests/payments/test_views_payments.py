@@ -413,3 +413,34 @@ def test_terminal_saves_a_new_card_for_the_customer(shop_client, sandbox):
     # The saved card is offered next time.
     page = shop_client.get(TERMINAL, {"customer": customer.pk}).content.decode()
     assert f'value="{method.pk}"' in page
+
+
+# --- the Payments card on the customer page ---------------------------------------------------------------
+def test_customer_page_shows_payments_saved_cards_and_totals_in_constant_queries(
+        owner_client, login_as, sandbox_tenant, django_assert_max_num_queries):
+    ada = make_customer(sandbox_tenant, email="ada@example.com", name="Ada Lovelace")
+    other = make_customer(sandbox_tenant, email="bo@example.com", name="Bo")
+    make_payment(sandbox_tenant, customer=ada, amount=1000, description="Coffee Club")
+    make_payment(sandbox_tenant, customer=ada, amount=2500, status="partially_refunded", refunded=500)
+    make_payment(sandbox_tenant, customer=other, amount=9900, description="Not Ada's")
+    PaymentMethod.objects.create(merchant=sandbox_tenant.merchant, livemode=False, customer=ada, brand="visa",
+                                 last4="0009", exp_month=12, exp_year=2030, is_default=True, gateway_vault_id="v1")
+    url = reverse("dashboard:customers_detail", args=[ada.pk])
+    page = owner_client.get(url).content.decode()
+    card = page[page.index('data-testid="customer-payments-card"'):]
+    assert card.count('data-testid="customer-payment-row"') == 2
+    assert "Coffee Club" in card and "Not Ada's" not in card and "£99.00" not in card
+    assert "£35.00" in card and "£5.00" in card  # paid in 2 payments, refunded
+    assert "Visa •••• 0009" in card and "Default" in card
+    assert 'data-testid="customer-net"' in card
+
+    with django_assert_max_num_queries(40) as few:
+        owner_client.get(url)
+    for _ in range(8):
+        make_payment(sandbox_tenant, customer=ada, amount=100)
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        more = owner_client.get(url).content.decode()
+    assert "See all of this customer&#x27;s payments" in more or "See all of this customer's payments" in more
+
+    support = login_as("support").get(url).content.decode()
+    assert 'data-testid="customer-payments-card"' in support and 'data-testid="customer-net"' not in support

@@ -671,3 +671,17 @@ def payment_3ds_return(request, payment_id):
         messages.warning(request, "The card issuer has not confirmed the authentication yet.")
     return redirect("dashboard:payment_terminal_result", payment_id=payment.pk)
 
+
+
+# --- the Payments card on the customer page (apps.customers.views.register_detail_card) ----------------
+CUSTOMER_CARD_ROWS = 5
+
+
+def customer_payments_card(request, customer) -> dict:
+    """The customer's latest payments, saved cards and lifetime totals per currency: four queries."""
+    payments = list(selectors.payment_dashboard_list(tenant=request.tenant, customer_id=customer.pk)
+                    [:CUSTOMER_CARD_ROWS + 1])
+    return {"rows": [_row(p) for p in payments[:CUSTOMER_CARD_ROWS]], "has_more": len(payments) > CUSTOMER_CARD_ROWS,
+            "methods": list(selectors.payment_method_list(tenant=request.tenant, customer_id=customer.pk)),
+            "totals": selectors.customer_payment_totals(tenant=request.tenant, customer_id=customer.pk),
+            "show_fees": _can(request, Permission.VIEW_FINANCIAL_DATA), "customer": customer}
