@@ -347,3 +347,24 @@ def customer_payment_totals(*, tenant: Tenant, customer_id: str) -> list[dict]:
                 .values("currency").order_by("currency")
                 .annotate(count=Count("id"), captured_minor=Sum("amount_captured_minor"),
                           refunded_minor=Sum("amount_refunded_minor"), net_minor=Sum("net_minor")))
+
+
+DISPUTE_METRICS_DAYS = 90
+
+
+def dispute_metrics(*, tenant: Tenant, at: datetime, days: int = DISPUTE_METRICS_DAYS):
+    """Dispute, win and response rates over the last `days` (calculations.dispute_rates): two queries."""
+    from datetime import timedelta
+
+    from . import calculations as calc
+    from .models import Dispute
+
+    since = at - timedelta(days=days)
+    payments = scoped(Payment, tenant=tenant).filter(created_at__gte=since, amount_captured_minor__gt=0).count()
+    answered = Q(evidence_submitted_at__isnull=False)
+    due = answered | ~Q(status=Dispute.Status.NEEDS_RESPONSE) | Q(evidence_due_by__lte=at)
+    counts = scoped(Dispute, tenant=tenant).filter(disputed_at__gte=since).aggregate(
+        disputes=Count("id"), won=Count("id", filter=Q(status=Dispute.Status.WON)),
+        lost=Count("id", filter=Q(status=Dispute.Status.LOST)), responded=Count("id", filter=answered & due),
+        response_due=Count("id", filter=due))
+    return calc.dispute_rates(payments=payments, **counts)

@@ -4,7 +4,9 @@
 - fees.py    fee lines of a card transaction, refund and chargeback cost, margin rollups (FEE_ROUNDING)
 - voids.py   void eligibility from the batch cut-off, reversal options (page 025)
 - payouts.py payout net and reconciliation lines, payout schedule
+- disputes.py dispute, win and response rates against their targets (page 044)
 """
+from .disputes import DisputeRates, dispute_rates
 from .fees import (
     DEFAULT_GATEWAY_PLAN,
     DEFAULT_PLATFORM_PLAN,
@@ -84,6 +86,8 @@ from .voids import (
 )
 
 __all__ = [
+    # disputes
+    "DisputeRates", "dispute_rates",
     # fees
     "DEFAULT_GATEWAY_PLAN", "DEFAULT_PLATFORM_PLAN", "FEE_ROUNDING", "PASS_THROUGH_CODES",
     "PLATFORM_FEE_FIXED_MAJOR", "PLATFORM_FEE_PERCENT", "CardTransaction", "ChargebackCost", "DisputeOutcome",

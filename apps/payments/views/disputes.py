@@ -101,6 +101,8 @@ def dispute_list(request):
     context = {"form": form, "page": page, "rows": rows, "filtered": form.filtered, "results_id": RESULTS_ID}
     if request.htmx and request.htmx.target == RESULTS_ID:
         return render(request, "payments/disputes/list.html#results", context)
+    context.update(rates=selectors.dispute_metrics(tenant=request.tenant, at=moment),
+                   metrics_days=selectors.DISPUTE_METRICS_DAYS)
     return render(request, "payments/disputes/list.html", context)
 
 
