@@ -3,6 +3,8 @@
 Each view validates a form, calls one service or selector and renders; the rules live in services.
 """
 import logging
+from collections.abc import Callable
+from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from django.contrib import messages
@@ -134,10 +136,32 @@ def _mask(secret: str) -> str:
     return "•" * 12 + secret[-4:] if len(secret) > 8 else "•" * 12
 
 
+@dataclass(frozen=True)
+class PendingAction:
+    """One line of Home's "Pending actions" (page 050): what needs the merchant, how many, where to act."""
+
+    label: str
+    count: int
+    url: str
+    detail: str = ""
+    urgent: bool = False
+
+
+# Apps add providers `(request) -> list[PendingAction]` from their AppConfig.ready() (this app never imports
+# them); each keeps to a fixed number of queries.
+PENDING_ACTION_PROVIDERS: list[Callable[[object], list[PendingAction]]] = []
+
+
+def register_pending_actions(provider: Callable[[object], list[PendingAction]]) -> None:
+    if provider not in PENDING_ACTION_PROVIDERS:
+        PENDING_ACTION_PROVIDERS.append(provider)
+
+
 # --- dashboard home and switches ---------------------------------------------------------------------
 @dashboard_view(Permission.VIEW_DASHBOARD)
 def dashboard_home(request):
     merchant = request.merchant
+    pending = [action for provider in PENDING_ACTION_PROVIDERS for action in provider(request)]
     counts = selectors.dashboard_counts(merchant=merchant, livemode=request.livemode)
     checklist = selectors.onboarding_checklist(merchant=merchant, api_key_count=counts["api_keys"],
                                                member_count=counts["members"])
@@ -148,6 +172,7 @@ def dashboard_home(request):
         "show_checklist": not setup_done,
         "onboarding_done": merchant.onboarding_step == Merchant.OnboardingStep.DONE,
         "events": list(event_list(tenant=request.tenant)[:10]),
+        "pending_actions": pending,
     })
 
 

@@ -8,8 +8,11 @@ class PaymentsConfig(AppConfig):
     verbose_name = "Payments"
 
     def ready(self):
+        from apps.accounts.views import register_pending_actions
         from apps.customers.views import register_detail_card
 
+        from .views.home import payments_pending_actions
         from .views.payments import customer_payments_card
 
         register_detail_card("payments/payments/customer_card.html", customer_payments_card)
+        register_pending_actions(payments_pending_actions)
