@@ -1,9 +1,19 @@
 """Operators' view of payments: read-only (money moves only through the services), formatted money,
 search by id / attempt id / gateway transaction id, and an action to reconcile lost gateway answers."""
+from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import redirect
+from django.template.response import TemplateResponse
+from django.urls import path
 
+from apps.accounts.models import Merchant
 from apps.core.actors import Actor
 from apps.core.admin_utils import MoneyAdminMixin, ReadOnlyAdmin, ReadOnlyInline, pretty_json
+from apps.core.errors import DomainError
+from apps.core.forms import add_domain_error
+from apps.core.money import Money
+from apps.core.tenancy import Tenant
 
 from . import services
 from .models import Dispute, DisputeEvidenceFile, FeeLine, Payment, PaymentMethod, Refund, Transaction, Void
@@ -75,12 +85,67 @@ class PaymentMethodAdmin(ReadOnlyAdmin):
 @admin.register(Transaction)
 class TransactionAdmin(MoneyAdminMixin, ReadOnlyAdmin):
     money_fields = ["amount_minor"]
-    list_display = ["id", "type", "amount_minor_money", "status", "payment", "merchant", "livemode", "created_at"]
+    list_display = ["id", "type", "amount_minor_money", "status", "payment", "description", "merchant", "livemode",
+                    "created_at"]
     list_filter = ["type", "status", "livemode", "created_at"]
     list_select_related = ["merchant", "payment"]
     search_fields = ["=id", "=payment__id", "=gateway_transaction_id"]
     show_full_result_count = False
     inlines = [FeeLineInline]
+    change_list_template = "admin/payments/transaction/change_list.html"
+
+    def get_urls(self):
+        return [path("record-adjustment/", self.admin_site.admin_view(self.record_adjustment),
+                     name="payments_transaction_record_adjustment"), *super().get_urls()]
+
+    def record_adjustment(self, request):
+        """An operator's balance correction or reserve (services.adjustment_create); superusers only."""
+        if not request.user.is_superuser:
+            raise PermissionDenied("Only superusers record balance adjustments.")
+        form = AdjustmentForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            data = form.cleaned_data
+            try:
+                adjustment = services.adjustment_create(
+                    tenant=Tenant(data["merchant"], data["livemode"]), actor=Actor.for_user(request.user),
+                    amount=data["amount"], description=data["description"], payment=data["payment"])
+            except DomainError as exc:
+                add_domain_error(form, exc)
+            else:
+                messages.success(request, f"Adjustment {adjustment.pk} of {adjustment.amount_minor} minor units "
+                                          f"recorded; it joins the next payout.")
+                return redirect("admin:payments_transaction_change", adjustment.pk)
+        return TemplateResponse(request, "admin/payments/transaction/record_adjustment.html", {
+            **self.admin_site.each_context(request), "title": "Record a balance adjustment", "form": form,
+            "opts": self.model._meta})
+
+
+class AdjustmentForm(forms.Form):
+    merchant = forms.ModelChoiceField(queryset=Merchant.objects.order_by("name"))
+    livemode = forms.BooleanField(label="Live mode", required=False)
+    amount = forms.CharField(max_length=24, help_text="Major units in the merchant's settlement currency; "
+                                                      "negative debits the merchant (e.g. -25.00 for a reserve).")
+    description = forms.CharField(max_length=200, help_text="Why the balance changes: shown on the payout.")
+    payment = forms.CharField(label="Payment id", max_length=40, required=False,
+                              help_text="Optional: the payment this adjustment is about.")
+
+    def clean(self):
+        data = super().clean()
+        merchant = data.get("merchant")
+        if merchant is None:
+            return data
+        try:
+            data["amount"] = Money.parse(data.get("amount") or "", merchant.settlement_currency)
+        except ValueError as exc:
+            self.add_error("amount", str(exc))
+        payment_id = (data.get("payment") or "").strip()
+        data["payment"] = None
+        if payment_id:
+            data["payment"] = Payment.objects.filter(pk=payment_id, merchant=merchant,
+                                                     livemode=data.get("livemode", False)).first()
+            if data["payment"] is None:
+                self.add_error("payment", "No such payment for this merchant and mode.")
+        return data
 
 
 @admin.register(Refund)
@@ -147,7 +212,6 @@ class DisputeEvidenceFileAdmin(ReadOnlyAdmin):
 
 
 # --- settlement batches and payouts (read-only money; failing a payout goes through services/payouts.py) ---
-from apps.core.errors import DomainError  # noqa: E402
 
 from .models import Payout, SettlementBatch  # noqa: E402
 

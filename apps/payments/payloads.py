@@ -48,6 +48,7 @@ def fee_line_payload(line: FeeLine) -> dict:
 def transaction_payload(txn: Transaction, *, with_fees: bool = True) -> dict:
     body = {"id": txn.pk, "object": "transaction", "type": txn.type, "amount_minor": txn.amount_minor,
             "currency": txn.currency, "status": txn.status, "payment_id": txn.payment_id, "refund_id": txn.refund_id,
+            "description": txn.description or None,
             "gateway_transaction_id": txn.gateway_transaction_id or None, "livemode": txn.livemode,
             "created_at": _ts(txn.created_at)}
     if with_fees:
@@ -113,7 +114,8 @@ def payout_line_payload(txn) -> dict:
     fees = sum(line.amount_minor for line in txn.fee_lines.all())
     return {
         "id": txn.pk, "object": "payout_line", "type": txn.type, "payment_id": txn.payment_id,
-        "refund_id": txn.refund_id, "dispute_id": txn.dispute_id, "currency": txn.currency,
+        "refund_id": txn.refund_id, "dispute_id": txn.dispute_id, "description": txn.description or None,
+        "currency": txn.currency,
         "gross_minor": txn.amount_minor, "fees_minor": fees, "net_minor": txn.amount_minor - fees,
         "fee_lines": [fee_line_payload(line) for line in txn.fee_lines.all()],
         "gateway_transaction_id": txn.gateway_transaction_id or None,

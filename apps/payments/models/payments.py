@@ -150,7 +150,9 @@ class Transaction(TenantModel):
     amount_minor = models.BigIntegerField(help_text="Signed: + money in, − money out for the merchant")
     currency = models.CharField(max_length=3)
     status = models.CharField(max_length=20, default="succeeded")
-    payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="transactions")
+    # Every row but an adjustment belongs to a payment; an adjustment may stand alone (a reserve, a correction).
+    payment = models.ForeignKey(Payment, null=True, blank=True, on_delete=models.PROTECT, related_name="transactions")
+    description = models.CharField(max_length=200, blank=True)
     refund = models.ForeignKey("Refund", null=True, blank=True, on_delete=models.PROTECT, related_name="transactions")
     dispute = models.ForeignKey("payments.Dispute", null=True, blank=True, on_delete=models.PROTECT,
                                 related_name="transactions")
@@ -165,6 +167,8 @@ class Transaction(TenantModel):
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        constraints = [models.CheckConstraint(condition=Q(payment__isnull=False) | Q(type="adjustment"),
+                                              name="transaction_payment_unless_adjustment")]
         indexes = [
             models.Index(fields=["merchant", "livemode", "-created_at"], name="txn_tenant_created"),
             models.Index(fields=["merchant", "livemode", "payout", "available_on"], name="txn_payout_due"),

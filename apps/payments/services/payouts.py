@@ -92,7 +92,7 @@ def payout_item_of(txn: Transaction) -> calc.PayoutItem:
     else:
         raise calc.PayoutError(f"{txn.pk}: a {txn.type} is never paid out")
     return calc.PayoutItem(reference=txn.pk, kind=kind, amount=amount, fee_lines=fee_lines,
-                           description=f"{txn.type} {txn.payment_id}")
+                           description=txn.description or f"{txn.type} {txn.payment_id}")
 
 
 def payout_items_of(transactions) -> list[calc.PayoutItem]:

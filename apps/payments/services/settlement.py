@@ -138,7 +138,7 @@ def _apply_batch(*, gateway_account, batch) -> tuple[bool, int]:
                   "transaction_count": len(batch.transactions), "currency": currency, "sales_minor": sales,
                   "refunds_minor": refunds, "synced_at": now()})
     gateway_ids = {t.transaction_id for t in batch.transactions if t.transaction_id}
-    waiting = (Transaction.objects.select_for_update()
+    waiting = (Transaction.objects.select_for_update(of=("self",))
                .filter(merchant=merchant, livemode=gateway_account.livemode, type__in=SETTLED_TYPES,
                        gateway_transaction_id__in=gateway_ids, settlement_batch__isnull=True)
                .exclude(payment__status=Payment.Status.VOIDED)  # belt and braces: a voided sale never settles

@@ -163,7 +163,7 @@ def payout_export(request, payout_id):
         yield writer.writerow(CSV_HEADER)
         for txn in lines.iterator(chunk_size=500):
             fees = _fees(txn)
-            customer = txn.payment.customer
+            customer = txn.payment.customer if txn.payment_id else None
             yield writer.writerow([
                 payout.pk, payout.payout_date.isoformat(), payout.reference, txn.pk, txn.type, txn.payment_id,
                 (customer.name or customer.email) if customer else "",
