@@ -20,18 +20,16 @@ def _get(model, prefix: str, label: str, *, tenant: Tenant, object_id: str, qs=N
     return get_scoped(qs if qs is not None else model, tenant=tenant, pk=object_id, label=label)
 
 
+def _where(qs: QuerySet, **lookups) -> QuerySet:
+    """The optional filters of a list: a lookup whose value is None or "" is not applied (0 is a value)."""
+    given = {lookup: value for lookup, value in lookups.items() if value is not None and value != ""}
+    return qs.filter(**given) if given else qs
+
+
 def payment_list(*, tenant: Tenant, customer_id: str | None = None, status: str | None = None,
                  created_after=None, created_before=None) -> QuerySet[Payment]:
-    qs = scoped(Payment, tenant=tenant)
-    if customer_id:
-        qs = qs.filter(customer_id=customer_id)
-    if status:
-        qs = qs.filter(status=status)
-    if created_after:
-        qs = qs.filter(created_at__gte=created_after)
-    if created_before:
-        qs = qs.filter(created_at__lt=created_before)
-    return qs
+    return _where(scoped(Payment, tenant=tenant), customer_id=customer_id, status=status,
+                  created_at__gte=created_after, created_at__lt=created_before)
 
 
 def payment_get(*, tenant: Tenant, payment_id: str) -> Payment:
@@ -47,8 +45,7 @@ def payment_method_get(*, tenant: Tenant, payment_method_id: str) -> PaymentMeth
 
 
 def refund_list(*, tenant: Tenant, payment_id: str | None = None) -> QuerySet[Refund]:
-    qs = scoped(Refund, tenant=tenant)
-    return qs.filter(payment_id=payment_id) if payment_id else qs
+    return _where(scoped(Refund, tenant=tenant), payment_id=payment_id)
 
 
 def refund_get(*, tenant: Tenant, refund_id: str) -> Refund:
@@ -56,8 +53,7 @@ def refund_get(*, tenant: Tenant, refund_id: str) -> Refund:
 
 
 def void_list(*, tenant: Tenant, payment_id: str | None = None) -> QuerySet[Void]:
-    qs = scoped(Void, tenant=tenant)
-    return qs.filter(payment_id=payment_id) if payment_id else qs
+    return _where(scoped(Void, tenant=tenant), payment_id=payment_id)
 
 
 def void_get(*, tenant: Tenant, void_id: str) -> Void:
@@ -69,12 +65,7 @@ def _fees():
 
 
 def transaction_list(*, tenant: Tenant, payment_id: str | None = None, type: str | None = None) -> QuerySet[Transaction]:
-    qs = scoped(Transaction, tenant=tenant).prefetch_related(_fees())
-    if payment_id:
-        qs = qs.filter(payment_id=payment_id)
-    if type:
-        qs = qs.filter(type=type)
-    return qs
+    return _where(scoped(Transaction, tenant=tenant).prefetch_related(_fees()), payment_id=payment_id, type=type)
 
 
 def transaction_get(*, tenant: Tenant, transaction_id: str) -> Transaction:
@@ -107,16 +98,8 @@ def payment_dashboard_list(*, tenant: Tenant, q: str = "", status: str = "", cus
         qs = qs.filter(amount_disputed_minor__gt=0)
     elif status:
         qs = qs.filter(status=status)
-    if customer_id:
-        qs = qs.filter(customer_id=customer_id)
-    if created_from is not None:
-        qs = qs.filter(created_at__gte=created_from)
-    if created_before is not None:
-        qs = qs.filter(created_at__lt=created_before)
-    if amount_min_minor is not None:
-        qs = qs.filter(amount_minor__gte=amount_min_minor)
-    if amount_max_minor is not None:
-        qs = qs.filter(amount_minor__lte=amount_max_minor)
+    qs = _where(qs, customer_id=customer_id, created_at__gte=created_from, created_at__lt=created_before,
+                amount_minor__gte=amount_min_minor, amount_minor__lte=amount_max_minor)
     q = (q or "").strip()
     if q:
         match = Q(customer__email__icontains=q) | Q(customer__name__icontains=q) | Q(gateway_transaction_id=q)
@@ -246,18 +229,8 @@ def payout_list(*, tenant: Tenant, status: str | None = None, date_from=None, da
     """The tenant's payouts, filtered by status, payout date range (inclusive) and net amount (minor units)."""
     from .models import Payout
 
-    qs = scoped(Payout, tenant=tenant)
-    if status:
-        qs = qs.filter(status=status)
-    if date_from:
-        qs = qs.filter(payout_date__gte=date_from)
-    if date_to:
-        qs = qs.filter(payout_date__lte=date_to)
-    if amount_min is not None:
-        qs = qs.filter(amount_minor__gte=amount_min)
-    if amount_max is not None:
-        qs = qs.filter(amount_minor__lte=amount_max)
-    return qs
+    return _where(scoped(Payout, tenant=tenant), status=status, payout_date__gte=date_from,
+                  payout_date__lte=date_to, amount_minor__gte=amount_min, amount_minor__lte=amount_max)
 
 
 def payout_get(*, tenant: Tenant, payout_id: str):
@@ -285,14 +258,8 @@ def payment_intent_list(*, tenant: Tenant, customer_id: str | None = None, statu
     from .models import PaymentIntent
 
     qs = scoped(PaymentIntent, tenant=tenant).select_related("latest_payment")
-    if customer_id:
-        qs = qs.filter(customer_id=customer_id)
-    if status:
-        qs = qs.filter(status=status)
-    if created_gte:
-        qs = qs.filter(created_at__gte=created_gte)
-    if created_lte:
-        qs = qs.filter(created_at__lte=created_lte)
+    qs = _where(qs, customer_id=customer_id, status=status, created_at__gte=created_gte,
+                created_at__lte=created_lte)
     return qs
 
 
@@ -317,12 +284,7 @@ def dispute_list(*, tenant: Tenant, status: str | None = None, payment_id: str |
 
     qs = (scoped(Dispute, tenant=tenant).select_related("customer", "payment")
           .prefetch_related("files").order_by("-disputed_at", "-pk"))
-    if status:
-        qs = qs.filter(status=status)
-    if payment_id:
-        qs = qs.filter(payment_id=payment_id)
-    if customer_id:
-        qs = qs.filter(customer_id=customer_id)
+    qs = _where(qs, status=status, payment_id=payment_id, customer_id=customer_id)
     if q:
         qs = qs.filter(Q(pk=q) | Q(payment_id=q) | Q(customer__name__icontains=q)
                        | Q(customer__email__icontains=q))
