@@ -214,3 +214,6 @@ NMI_SIM_CONTROL_TOKEN = env("NMI_SIM_CONTROL_TOKEN", default="")  # set: /_contr
 DISPUTE_EVIDENCE_DAYS = env.int("DISPUTE_EVIDENCE_DAYS", default=7)
 DISPUTES_SYNC_LOOKBACK_DAYS = env.int("DISPUTES_SYNC_LOOKBACK_DAYS", default=7)
 AUTH_USER_MODEL = "accounts.User"
+
+# Where customers reach hosted pages (invoice links in emails are built without a request).
+PUBLIC_BASE_URL = env("REVKEEN_PUBLIC_URL", default="http://127.0.0.1:8000")

@@ -13,3 +13,14 @@ def sandbox(tenant) -> CoreTenant:
 @pytest.fixture
 def actor() -> Actor:
     return Actor.system("tests")
+
+
+# Card payments through the real adapter against the NMI simulator (the payments tests' fixtures).
+from tests.payments.conftest import nmi_simulator, sim_account  # noqa: E402, F401
+from tests.payments.payments_helpers import payments_db, shop  # noqa: E402, F401
+
+
+@pytest.fixture
+def gateway_sandbox(shop) -> CoreTenant:
+    """`tenant`'s merchant in sandbox mode with its gateway pointed at the running simulator."""
+    return CoreTenant(shop.merchant, livemode=False)

@@ -116,21 +116,23 @@ def _validate_create(*, tenant, amount, customer, payment_method, payment_token)
 
 def payment_create(*, tenant: Tenant, actor: Actor, amount: Money, customer=None, payment_method=None,
                    payment_token: str | None = None, description: str = "", metadata: dict | None = None,
-                   capture: bool = True, product=None, request_id: str = "") -> Payment:
+                   capture: bool = True, product=None, invoice_id: str = "", request_id: str = "") -> Payment:
     """Charges (or authorises, capture=False) a card. Returns the payment in its resulting status:
     succeeded, failed (decline_code), requires_action (action_url) or pending with outcome_unknown.
     `product`: what a one-off charge sold (margin per product)."""
     with transaction.atomic():
         payment = payment_begin(tenant=tenant, actor=actor, amount=amount, customer=customer,
                                 payment_method=payment_method, payment_token=payment_token, description=description,
-                                metadata=metadata, capture=capture, product=product, request_id=request_id)
+                                metadata=metadata, capture=capture, product=product, invoice_id=invoice_id,
+                                request_id=request_id)
     # Committed: from here a crash leaves a pending row that payments_reconcile_due() resolves.
     return payment_send(payment=payment, payment_token=payment_token, actor=actor, request_id=request_id)
 
 
 def payment_begin(*, tenant: Tenant, actor: Actor, amount: Money, customer=None, payment_method=None,
                   payment_token: str | None = None, description: str = "", metadata: dict | None = None,
-                  capture: bool = True, payment_intent=None, product=None, request_id: str = "") -> Payment:
+                  capture: bool = True, payment_intent=None, product=None, invoice_id: str = "",
+                  request_id: str = "") -> Payment:
     """Step 1 of a payment: validates and writes the pending attempt. The caller commits it (alone, or with
     its own rows — a payment intent's confirmation) before `payment_send` calls the gateway."""
     _validate_create(tenant=tenant, amount=amount, customer=customer, payment_method=payment_method,
@@ -144,7 +146,8 @@ def payment_begin(*, tenant: Tenant, actor: Actor, amount: Money, customer=None,
         merchant=tenant.merchant, livemode=tenant.livemode, customer=customer, payment_method=payment_method,
         amount_minor=amount.amount_minor, currency=amount.currency, capture=capture,
         description=description[:500], metadata=metadata or {}, attempt_id=new_id("pat"),
-        gateway=account.provider, gateway_account=account, payment_intent=payment_intent, product=product)
+        gateway=account.provider, gateway_account=account, payment_intent=payment_intent, product=product,
+        invoice_id=invoice_id)
     emit_event(tenant=tenant, type="payment.created", data=payment_payload(payment), actor=actor,
                request_id=request_id)
     return payment
