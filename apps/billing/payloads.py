@@ -6,7 +6,16 @@ from django.conf import settings
 
 from apps.catalog.payloads import iso
 
-from .models import CreditNote, CreditNoteLine, CreditNoteReversal, Invoice, InvoiceLine, InvoicePayment, Order, OrderLine
+from .models import (
+    CreditNote,
+    CreditNoteLine,
+    CreditNoteReversal,
+    Invoice,
+    InvoiceLine,
+    InvoicePayment,
+    Order,
+    OrderLine,
+)
 
 
 def _date(value):

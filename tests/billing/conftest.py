@@ -21,6 +21,6 @@ from tests.payments.payments_helpers import payments_db, shop  # noqa: E402, F40
 
 
 @pytest.fixture
-def gateway_sandbox(shop) -> CoreTenant:
+def gateway_sandbox(shop) -> CoreTenant:  # noqa: F811
     """`tenant`'s merchant in sandbox mode with its gateway pointed at the running simulator."""
     return CoreTenant(shop.merchant, livemode=False)

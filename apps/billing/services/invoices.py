@@ -33,7 +33,7 @@ from apps.core.statemachine import transition
 from apps.core.tenancy import Tenant
 
 from .. import calculations as calc
-from ..models import Invoice, InvoiceComment, InvoiceLine, InvoicePayment, InvoiceStatus, TaxRate
+from ..models import Invoice, InvoiceComment, InvoiceLine, InvoicePayment, TaxRate
 from ..payloads import invoice_payload
 from .numbering import invoice_settings_for, next_number
 

@@ -4,8 +4,6 @@ Digital lines are delivered at once by granting the product's benefits; physical
 shipping (carrier and tracking number) and delivery."""
 from __future__ import annotations
 
-from django.db import transaction
-
 from apps.catalog.models import FulfillmentType
 from apps.core.actors import Actor
 from apps.core.clock import now
