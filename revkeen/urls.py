@@ -5,6 +5,7 @@ from django.urls import include, path
 
 from apps.accounts import urls as accounts_urls
 from apps.billing import api_urls as billing_api
+from apps.billing import urls as billing_urls
 from apps.catalog import api_urls as catalog_api
 from apps.catalog import urls as catalog_urls
 from apps.core import urls as core_urls
@@ -31,6 +32,7 @@ dashboard_urlpatterns = [
     *customers_urls.dashboard_urlpatterns,
     *catalog_urls.dashboard_urlpatterns,
     *payments_urls.dashboard_urlpatterns,
+    *billing_urls.dashboard_urlpatterns,
 ]
 
 urlpatterns = [
@@ -38,6 +40,7 @@ urlpatterns = [
     path("dashboard/", include((dashboard_urlpatterns, "dashboard"))),
     path("accounts/", include("allauth.urls")),
     path("v2/", include(api_urlpatterns)),
+    *billing_urls.public_urlpatterns,
     path("", include("apps.accounts.urls")),
 ]
 if settings.DEBUG:

@@ -27,7 +27,7 @@ from apps.core.api.views import ApiView
 from apps.core.clock import now
 from apps.core.errors import ValidationFailed
 
-from .calculations import (
+from ..calculations import (
     ANCHOR_RULES,
     FIRST_PERIOD_CHOICES,
     INTERVALS,

@@ -1,0 +1,4 @@
+"""/v2 invoices operations (issue 5)."""
+from __future__ import annotations
+
+urlpatterns: list = []

@@ -1,0 +1,4 @@
+"""Dashboard pages: credit_notes (issue 5)."""
+from __future__ import annotations
+
+urlpatterns: list = []

@@ -1,0 +1,4 @@
+"""Dashboard pages: invoices (issue 5)."""
+from __future__ import annotations
+
+urlpatterns: list = []
