@@ -648,6 +648,11 @@ def invoice_record_payment(*, tenant: Tenant, actor: Actor, invoice: Invoice, am
         if locked.status not in PAYABLE_STATUSES:
             raise BusinessRuleViolation(f"An invoice that is {locked.status} cannot take a payment.",
                                         code="invoice_not_payable")
+        from apps.payments.models import Payment
+
+        if Payment.objects.filter(invoice_id=locked.pk, status__in=("pending", "requires_action")).exists():
+            raise Conflict("A card payment for this invoice is in progress; wait for its outcome.",
+                           code="invoice_payment_in_progress")
         amount = amount or Money(locked.amount_remaining_minor, locked.currency)
         if amount.currency != locked.currency:
             raise ValidationFailed(f"amount: must be in {locked.currency}", fields={"amount": [f"must be in {locked.currency}"]})
@@ -666,9 +671,9 @@ class PayResult:
 
 
 def invoice_pay(*, tenant: Tenant, actor: Actor, invoice: Invoice, payment_method=None, payment_token: str = "",
-                request_id: str = "") -> PayResult:
-    """Charges what is owed to a card: the given saved method, a one-time gateway token (the hosted page),
-    or the customer's default method. Raises PaymentDeclined (402) on a decline, after recording
+                amount: Money | None = None, request_id: str = "") -> PayResult:
+    """Charges what is owed (or `amount` of it: a part payment) to a card: the given saved method, a
+    one-time gateway token (the hosted page), or the customer's default method. Raises PaymentDeclined (402) on a decline, after recording
     `invoice.payment_failed`; a 3-D Secure challenge returns the payment in requires_action."""
     from apps.payments import services as payments
     from apps.payments.models import Payment, PaymentMethod
@@ -679,6 +684,10 @@ def invoice_pay(*, tenant: Tenant, actor: Actor, invoice: Invoice, payment_metho
             raise BusinessRuleViolation(f"An invoice that is {locked.status} cannot be paid.", code="invoice_not_payable")
         if locked.amount_remaining_minor <= 0:
             raise BusinessRuleViolation("Nothing is owed on this invoice.", code="invoice_not_payable")
+        charge = amount or locked.amount_remaining
+        if charge.currency != locked.currency or not 0 < charge.amount_minor <= locked.amount_remaining_minor:
+            message = f"must be between 1 and the amount still owed ({locked.amount_remaining_minor} {locked.currency})"
+            raise ValidationFailed(f"amount_minor: {message}", fields={"amount_minor": [message]})
         if Payment.objects.filter(invoice_id=locked.pk, status__in=("pending", "requires_action")).exists():
             raise Conflict("A payment for this invoice is already in progress.", code="invoice_payment_in_progress")
         if payment_method is None and not payment_token:
@@ -688,7 +697,7 @@ def invoice_pay(*, tenant: Tenant, actor: Actor, invoice: Invoice, payment_metho
                 raise BusinessRuleViolation("The customer has no default payment method; give payment_method_id.",
                                             code="no_payment_method", param="payment_method_id")
         payment = payments.payment_begin(
-            tenant=tenant, actor=actor, amount=locked.amount_remaining, customer=locked.customer,
+            tenant=tenant, actor=actor, amount=charge, customer=locked.customer,
             payment_method=payment_method, payment_token=payment_token or None,
             description=f"Invoice {locked.number}", metadata={"invoice_number": locked.number},
             invoice_id=locked.pk, request_id=request_id)
