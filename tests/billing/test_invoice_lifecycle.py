@@ -95,3 +95,112 @@ def test_card_payment_through_the_gateway(gateway_sandbox, actor):
     assert result.payment.status == "succeeded" and result.invoice.status == "paid"
     assert InvoicePayment.objects.get(invoice=invoice).payment_id == result.payment.pk
     assert result.invoice.order.lines.get().quantity == 2
+
+
+def test_approval_workflow_reject_then_approve(sandbox, actor, customer):
+    settings = services.invoice_settings_for(sandbox.merchant)
+    settings.require_approval = True
+    settings.save()
+    invoice = services.invoice_create(tenant=sandbox, actor=actor, customer=customer, lines=[adjustment()])
+    invoice = services.invoice_finalize(tenant=sandbox, actor=actor, invoice=invoice)
+    assert invoice.status == "pending_approval" and invoice.number == ""
+    with pytest.raises(BusinessRuleViolation):
+        services.invoice_send(tenant=sandbox, actor=actor, invoice=Invoice.objects.get(pk=invoice.pk))
+    # Still editable while pending approval; the approver sends it back with a note.
+    services.invoice_lines_add(tenant=sandbox, actor=actor, invoice=invoice, lines=[adjustment("Travel", 2500)])
+    invoice = services.invoice_reject(tenant=sandbox, actor=actor, invoice=invoice, note="Travel is not billable")
+    assert invoice.status == "draft" and invoice.rejection_note == "Travel is not billable"
+    invoice = services.invoice_finalize(tenant=sandbox, actor=actor, invoice=invoice)
+    invoice = services.invoice_approve(tenant=sandbox, actor=actor, invoice=invoice)
+    assert invoice.status == "approved" and invoice.number.endswith("-00001") and invoice.approved_by == "tests"
+
+
+def test_draft_edits_recompute_and_bump_the_revision(sandbox, actor, customer, vat):
+    invoice = services.invoice_create(tenant=sandbox, actor=actor, customer=customer,
+                                      lines=[adjustment(unit=1000, tax_rate=vat)])
+    first_revision = invoice.revision
+    line = invoice.lines.get()
+    invoice = services.invoice_line_update(tenant=sandbox, actor=actor, invoice=invoice, line_id=line.pk,
+                                           line=adjustment(unit=1000, quantity=3, tax_rate=vat))
+    assert (invoice.subtotal_minor, invoice.tax_minor, invoice.total_minor) == (3000, 600, 3600)
+    assert invoice.revision > first_revision
+    invoice = services.invoice_lines_add(tenant=sandbox, actor=actor, invoice=invoice,
+                                         lines=[adjustment("Goodwill credit", -500, tax_rate=vat)])
+    assert (invoice.subtotal_minor, invoice.tax_minor, invoice.total_minor) == (2500, 500, 3000)
+    invoice = services.invoice_line_remove(tenant=sandbox, actor=actor, invoice=invoice, line_id=line.pk)
+    assert invoice.total_minor == -600
+    with pytest.raises(BusinessRuleViolation):  # a negative total is a credit note, not an invoice
+        services.invoice_finalize(tenant=sandbox, actor=actor, invoice=invoice)
+    assert Invoice.objects.get(pk=invoice.pk).status == "draft"
+
+
+def test_discount_is_allocated_over_lines_and_redeemed_once_on_finalize(sandbox, actor, customer):
+    from apps.catalog.models import DiscountRedemption
+    from tests.factories import make_discount
+
+    discount = make_discount(sandbox, percent_off=Decimal("10"))
+    invoice = services.invoice_create(tenant=sandbox, actor=actor, customer=customer, discount=discount,
+                                      lines=[adjustment(unit=333, tax_exempt=True), adjustment(unit=667, tax_exempt=True)])
+    assert (invoice.subtotal_minor, invoice.discount_minor, invoice.total_minor) == (1000, 100, 900)
+    assert sorted(invoice.lines.values_list("discount_minor", flat=True)) == [33, 67]
+    services.invoice_finalize(tenant=sandbox, actor=actor, invoice=invoice)
+    assert DiscountRedemption.objects.filter(discount=discount, reference=invoice.pk).count() == 1
+
+
+def test_overdue_job_is_idempotent(sandbox, actor, customer):
+    import datetime
+
+    invoice = services.invoice_create(tenant=sandbox, actor=actor, customer=customer, lines=[adjustment()],
+                                      days_until_due=0)
+    invoice = services.invoice_finalize(tenant=sandbox, actor=actor, invoice=invoice)
+    later = invoice.due_date + datetime.timedelta(days=1)
+    assert services.invoices_mark_overdue(as_of=invoice.due_date) == 0
+    assert services.invoices_mark_overdue(as_of=later) == 1
+    assert services.invoices_mark_overdue(as_of=later) == 0
+    invoice.refresh_from_db()
+    assert invoice.status == "overdue"
+    services.invoice_record_payment(tenant=sandbox, actor=actor, invoice=invoice, method="cash")
+    invoice.refresh_from_db()
+    assert invoice.status == "paid"
+
+
+def test_zero_total_invoice_is_paid_on_finalize(sandbox, actor, customer):
+    invoice = services.invoice_create(tenant=sandbox, actor=actor, customer=customer,
+                                      lines=[adjustment(unit=0, tax_exempt=True)])
+    invoice = services.invoice_finalize(tenant=sandbox, actor=actor, invoice=invoice)
+    assert invoice.status == "paid"
+
+
+def test_bad_line_input_writes_nothing(sandbox, actor, customer):
+    before = Invoice.objects.count()
+    with pytest.raises(ValidationFailed) as caught:
+        services.invoice_create(tenant=sandbox, actor=actor, customer=customer,
+                                lines=[adjustment(), services.LineInput(description="", unit_amount_minor=None)])
+    assert set(caught.value.details["fields"]) == {"lines[1].description", "lines[1].unit_amount_minor"}
+    assert Invoice.objects.count() == before
+
+
+@pytest.mark.django_db(transaction=True)
+def test_three_ds_payment_completed_later_is_applied_once(gateway_sandbox, actor):
+    import httpx
+
+    from apps.payments import services as payments
+    from apps.payments.models import Payment
+
+    customer = make_customer(gateway_sandbox, currency="USD")
+    invoice = services.invoice_create(tenant=gateway_sandbox, actor=actor, customer=customer, currency="USD",
+                                      lines=[adjustment(unit=4200, tax_exempt=True)])
+    invoice = services.invoice_finalize(tenant=gateway_sandbox, actor=actor, invoice=invoice)
+    result = services.invoice_pay(tenant=gateway_sandbox, actor=actor, invoice=invoice, payment_token="tok_3ds")
+    assert result.payment.status == "requires_action" and result.invoice.status == "approved"
+    with pytest.raises(Exception) as busy:  # a second attempt while the first waits for the customer
+        services.invoice_pay(tenant=gateway_sandbox, actor=actor, invoice=invoice, payment_token="tok_visa")
+    assert getattr(busy.value, "code", "") == "invoice_payment_in_progress"
+    httpx.post(result.payment.action_url, data={"action": "complete", "return_url": "https://shop.example/r"})
+    payment = payments.payment_complete_action(payment=Payment.objects.get(pk=result.payment.pk), actor=actor)
+    assert payment.status == "succeeded"
+    invoice.refresh_from_db()  # applied by the payment.succeeded handler
+    assert invoice.status == "paid" and invoice.amount_paid_minor == 4200
+    assert services.invoice_apply_card_payment(payment=payment, actor=actor).pk == \
+        InvoicePayment.objects.get(invoice=invoice).pk
+    assert InvoicePayment.objects.filter(invoice=invoice).count() == 1

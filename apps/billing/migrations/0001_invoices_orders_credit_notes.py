@@ -414,7 +414,7 @@ class Migration(migrations.Migration):
         ),
         migrations.AddConstraint(
             model_name='invoice',
-            constraint=models.CheckConstraint(condition=models.Q(('amount_credited_minor__lte', models.F('total_minor'))), name='invoice_credited_within_total'),
+            constraint=models.CheckConstraint(condition=models.Q(('amount_credited_minor', 0), ('amount_credited_minor__lte', models.F('total_minor')), _connector='OR'), name='invoice_credited_within_total'),
         ),
         migrations.AddConstraint(
             model_name='invoice',

@@ -137,7 +137,8 @@ class Invoice(TenantModel):
                                     name="invoice_number_unique"),
             models.UniqueConstraint(fields=["merchant", "livemode", "external_source", "external_id"],
                                     condition=~Q(external_id=""), name="invoice_external_unique"),
-            models.CheckConstraint(condition=Q(amount_credited_minor__lte=models.F("total_minor")),
+            models.CheckConstraint(condition=Q(amount_credited_minor=0) |
+                                   Q(amount_credited_minor__lte=models.F("total_minor")),
                                    name="invoice_credited_within_total"),
             models.CheckConstraint(condition=Q(amount_remaining_minor__gte=0), name="invoice_remaining_not_negative"),
         ]

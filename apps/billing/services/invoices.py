@@ -582,8 +582,9 @@ def invoice_mark_uncollectible(*, tenant: Tenant, actor: Actor, invoice: Invoice
         previous = {"status": locked.status}
         transition(locked, "uncollectible", actor=actor, reason="written off",
                    extra_updates={"marked_uncollectible_at": now()})
+        # One spelling per event (DECISIONS.md): page 083's `invoice.uncollectible`; the guides'
+        # `invoice.marked_uncollectible` is the same event under another name.
         _emit(locked, "invoice.uncollectible", actor, request_id, previous=previous)
-        _emit(locked, "invoice.marked_uncollectible", actor, request_id, previous=previous)
     return locked
 
 
@@ -633,7 +634,7 @@ def _apply_payment(locked: Invoice, *, amount: int, actor: Actor, request_id: st
                 setattr(locked, name, value)
         else:
             transition(locked, "partially_paid", actor=actor, reason="part payment", extra_updates=updates)
-        _emit(locked, "invoice.payment_succeeded", actor, request_id, previous=previous)
+        _emit(locked, "invoice.updated", actor, request_id, previous=previous)
     return application
 
 
