@@ -12,3 +12,11 @@ class BillingConfig(AppConfig):
         from .handlers import apply_invoice_payments
 
         register_event_handler(apply_invoice_payments)
+
+        from apps.customers.views import register_detail_card
+
+        from .services.credit_notes import credit_note_follow_refund
+        from .views.credit_notes import customer_credit_notes_card
+
+        register_event_handler(credit_note_follow_refund)
+        register_detail_card("billing/credit_notes/customer_card.html", customer_credit_notes_card)

@@ -20,3 +20,5 @@ register("billing_intervals_list", Probe("public"))
 register("billing_anchor_rules_list", Probe("public"))
 register("billing_preview_create", Probe("detail", method="POST", path="/v2/billing/preview", body=_preview_body,
                                          make=lambda tenant: "preview"))
+
+from tests.billing import probes_credit_notes, probes_invoices  # noqa: E402, F401

@@ -2,8 +2,30 @@
 
 - numbering.py     gapless document numbers, invoice settings
 - invoices.py      drafts, lines, totals and tax, finalize/approve/reject/send, payments, void, overdue
-- orders.py        orders from paid invoices, fulfilment
+- orders.py        orders from paid invoices and the API, payment, fulfilment, cancel
+- invoice_external.py  upsert by external id (single and batch)
+- credit_notes.py  credit notes: preview, create (auto-routed reversals), void, eligibility, customer balance
+- reminders.py     payment reminders before/after the due date, and by hand
+- settings.py      invoice settings (numbering, terms, approval, tax id) and tax rates
 """
+from .credit_notes import (
+    CreditEligibility,
+    CreditNotePreview,
+    PaymentReversalEligibility,
+    PlannedReversal,
+    ReversalEligibility,
+    credit_eligibility,
+    credit_note_create,
+    credit_note_follow_refund,
+    credit_note_get,
+    credit_note_list,
+    credit_note_preview,
+    credit_note_void,
+    customer_balance,
+    register_subscription_canceller,
+    transaction_reversal_eligibility,
+)
+from .invoice_external import BatchItem, invoice_batch_upsert, invoice_upsert_by_external_id
 from .invoices import (
     InvoiceTotals,
     LineInput,
@@ -32,13 +54,42 @@ from .invoices import (
     tax_rate_spec,
 )
 from .numbering import format_number, invoice_settings_for, next_number
-from .orders import deliver_digital_lines, order_create_for_paid_invoice, order_refresh_fulfillment
+from .orders import (
+    OrderLineInput,
+    OrderPayResult,
+    deliver_digital_lines,
+    order_cancel,
+    order_create,
+    order_create_for_paid_invoice,
+    order_fulfill,
+    order_pay,
+    order_refresh_fulfillment,
+    order_update,
+)
 
 __all__ = [
+    "BatchItem",
+    "invoice_batch_upsert",
+    "invoice_upsert_by_external_id",
+    "CreditEligibility",
+    "CreditNotePreview",
     "InvoiceTotals",
     "LineInput",
+    "OrderLineInput",
+    "OrderPayResult",
     "PayResult",
+    "PaymentReversalEligibility",
+    "PlannedReversal",
+    "ReversalEligibility",
     "compute_totals",
+    "credit_eligibility",
+    "credit_note_create",
+    "credit_note_follow_refund",
+    "credit_note_get",
+    "credit_note_list",
+    "credit_note_preview",
+    "credit_note_void",
+    "customer_balance",
     "deliver_digital_lines",
     "format_number",
     "invoice_apply_card_payment",
@@ -60,10 +111,34 @@ __all__ = [
     "invoice_void",
     "invoices_mark_overdue",
     "next_number",
+    "order_cancel",
+    "order_create",
     "order_create_for_paid_invoice",
+    "order_fulfill",
+    "order_pay",
     "order_refresh_fulfillment",
+    "order_update",
+    "register_subscription_canceller",
     "tax_customer_for",
     "tax_merchant_for",
     "tax_provider",
     "tax_rate_spec",
+    "transaction_reversal_eligibility",
 ]
+
+# Invoice settings and tax rates (settings.py).
+from .settings import (  # noqa: E402
+    invoice_settings_update,
+    next_number_preview,
+    tax_rate_archive,
+    tax_rate_create,
+    tax_rate_update,
+)
+
+__all__ += ["invoice_settings_update", "next_number_preview", "tax_rate_archive", "tax_rate_create",
+            "tax_rate_update"]
+
+# Payment reminders (reminders.py).
+from .reminders import invoice_send_reminder, invoices_send_reminders  # noqa: E402
+
+__all__ += ["invoice_send_reminder", "invoices_send_reminders"]

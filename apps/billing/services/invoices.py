@@ -139,6 +139,12 @@ def _line_fields(tenant: Tenant, invoice_currency: str, line: LineInput, path: s
     return fields
 
 
+def invoice_line_preview(*, tenant: Tenant, currency: str, line: LineInput, path: str = "line") -> dict:
+    """The fields a line would be stored with (amount, description, interval snapshot), writing nothing:
+    the dashboard builder previews its lines with the code that bills them. Raises ValidationFailed/NotFound."""
+    return _line_fields(tenant, currency, line, path=path)
+
+
 # --- tax and totals ----------------------------------------------------------------------------------
 def tax_rate_spec(rate: TaxRate) -> calc.TaxRate:
     return calc.TaxRate(name=rate.name, percentage=rate.percentage, inclusive=rate.inclusive, country=rate.country,
@@ -457,6 +463,9 @@ def _issue(invoice: Invoice, *, tenant: Tenant, actor: Actor, request_id: str) -
     if invoice.total_minor == 0:
         transition(invoice, "paid", actor=actor, reason="nothing to pay", extra_updates={"paid_at": issued})
         _emit(invoice, "invoice.paid", actor, request_id)
+        from .orders import order_create_for_paid_invoice  # a free purchase still ships (issue 5, orders)
+
+        order_create_for_paid_invoice(invoice=invoice, actor=actor, request_id=request_id)
 
 
 def invoice_finalize(*, tenant: Tenant, actor: Actor, invoice: Invoice, send: bool = False,
@@ -623,7 +632,7 @@ def _apply_payment(locked: Invoice, *, amount: int, actor: Actor, request_id: st
     if remaining == 0:
         transition(locked, "paid", actor=actor, reason="paid", extra_updates={**updates, "paid_at": now()})
         _emit(locked, "invoice.paid", actor, request_id, previous=previous)
-        transaction.on_commit(lambda: _tasks().send_invoice_email.delay(locked.pk, "receipt", [], []))
+        transaction.on_commit(lambda: _tasks().send_invoice_email.delay(locked.pk, "receipt", [], [], application.pk))
         from .orders import order_create_for_paid_invoice
 
         order_create_for_paid_invoice(invoice=locked, actor=actor, request_id=request_id)
@@ -635,6 +644,8 @@ def _apply_payment(locked: Invoice, *, amount: int, actor: Actor, request_id: st
         else:
             transition(locked, "partially_paid", actor=actor, reason="part payment", extra_updates=updates)
         _emit(locked, "invoice.updated", actor, request_id, previous=previous)
+        # A part payment gets its receipt too (what was paid and what remains).
+        transaction.on_commit(lambda: _tasks().send_invoice_email.delay(locked.pk, "receipt", [], [], application.pk))
     return application
 
 
