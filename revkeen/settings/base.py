@@ -185,6 +185,10 @@ CELERY_BEAT_SCHEDULE = {
     # evidence deadline sweep (a missed deadline is an automatic loss).
     "disputes-sync": {"task": "apps.payments.tasks.sync_disputes", "schedule": 300.0},
     "disputes-expire-overdue": {"task": "apps.payments.tasks.expire_overdue_disputes", "schedule": 900.0},
+    # Invoices past their due date → overdue (hourly; idempotent), then the day's payment reminders
+    # (each sent once: InvoiceReminder's unique key; a second run the same day sends nothing).
+    "invoices-mark-overdue": {"task": "apps.billing.tasks.mark_overdue_invoices", "schedule": 3600.0},
+    "invoices-send-reminders": {"task": "apps.billing.tasks.send_invoice_reminders", "schedule": 21600.0},
 }
 
 LOGGING = {

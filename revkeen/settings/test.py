@@ -23,3 +23,7 @@ CELERY_BROKER_URL = "memory://"
 EMBEDDED_BEAT = False
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+# Rendered PDFs and uploads go to a throwaway directory, never into the checkout.
+import tempfile  # noqa: E402
+
+MEDIA_ROOT = tempfile.mkdtemp(prefix="revkeen-test-media-")
