@@ -1,4 +1,860 @@
-"""Dashboard pages: invoices (issue 5)."""
+"""Dashboard pages of invoices (page 024): the list (filters, totals per currency, sorting, pages), the
+builder (lines added inline with htmx, live totals and tax from `services.compute_totals` — the code that
+bills) and the detail (timeline, payments, credit notes and the actions the invoice's status allows).
+
+Views are thin: a form is read, one selector or service is called and the result rendered; an invoice of
+another merchant or mode is a 404. Roles (page 054): everyone on the team reads invoices; creating,
+editing, sending and commenting is "manage customers, invoices and subscriptions" (MANAGE_CUSTOMERS);
+whatever moves or writes off money — recording or charging a payment, void, uncollectible, approval and
+credit notes — needs PROCESS_REFUNDS (owner, admin, manager, support), as the payments pages do.
+"""
 from __future__ import annotations
 
-urlpatterns: list = []
+import re
+from dataclasses import dataclass, field
+from types import SimpleNamespace
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.db import transaction
+from django.db.models import Count, Sum
+from django.http import FileResponse, Http404
+from django.shortcuts import redirect, render
+from django.urls import NoReverseMatch, path, reverse
+from django.views.decorators.http import require_POST
+
+from apps.accounts.decorators import dashboard_view
+from apps.accounts.permissions import Permission, role_has
+from apps.core.actors import Actor
+from apps.core.errors import DomainError, NotFound, PaymentDeclined
+from apps.core.ids import new_id
+from apps.core.models import Event, StateTransition
+from apps.core.tenancy import scoped
+
+from .. import selectors, services
+from ..forms import (
+    CommentForm,
+    InvoiceFilterForm,
+    InvoiceForm,
+    LineForm,
+    ReasonForm,
+    RecordPaymentForm,
+    SendForm,
+    line_initial,
+    status_badge,
+    valid_key,
+)
+from ..models import Invoice, TaxRate
+from ..models.invoices import FINALIZED_STATUSES, OPEN_STATUSES
+from ..payloads import hosted_invoice_url
+from ..services.invoices import DRAFT_STATUSES, MAX_LINES, invoice_line_preview
+
+PAGE_SIZE = 25
+RESULTS_ID = "invoice-results"
+TABS = [("", "All"), ("draft", "Draft"), ("open", "Open"), ("overdue", "Overdue"), ("paid", "Paid"),
+        ("voided", "Voided")]
+WRITE = Permission.MANAGE_CUSTOMERS
+COLLECT = Permission.PROCESS_REFUNDS
+CHOICE_LIMIT = 500  # customers and prices offered in the builder's selects (newest first; search for others)
+INTERVAL_WORDS = {"day": "daily", "week": "weekly", "month": "monthly", "quarter": "quarterly",
+                  "half_year": "every six months", "year": "yearly"}
+
+
+# --- helpers -----------------------------------------------------------------------------------------------
+def _actor(request) -> Actor:
+    return Actor.for_user(request.user)
+
+
+def _can(request, permission: str) -> bool:
+    return role_has(request.membership.role, permission)
+
+
+def _invoice_or_404(request, invoice_id: str) -> Invoice:
+    try:
+        return selectors.invoice_get(tenant=request.tenant, invoice_id=invoice_id)
+    except NotFound:
+        raise Http404("No such invoice")
+
+
+def _currency(request) -> str:
+    return request.merchant.settlement_currency or "USD"
+
+
+def optional_url(name: str, *args, query: str = "") -> str:
+    """The URL of a page another part of issue 5 provides, or "" while it does not exist."""
+    try:
+        return reverse(name, args=args) + (f"?{query}" if query else "")
+    except NoReverseMatch:
+        return ""
+
+
+def interval_text(interval: str, count: int) -> str:
+    """The billing-interval snapshot of a line as the documents print it: "Billed monthly"."""
+    if not interval:
+        return ""
+    if count and count > 1:
+        unit = interval.replace("_", " ")
+        return f"Billed every {count} {unit}s"
+    return f"Billed {INTERVAL_WORDS.get(interval, interval)}"
+
+
+# --- the list --------------------------------------------------------------------------------------------
+def _filtered(request, form: InvoiceFilterForm):
+    if not form.is_valid():
+        return Invoice.objects.none()
+    try:
+        qs = selectors.invoice_list(tenant=request.tenant, **form.selector_filters())
+    except DomainError as exc:
+        form.add_error(None, exc.message)
+        return Invoice.objects.none()
+    # The list shows no lines: drop the selector's line prefetch (one query fewer per page).
+    return qs.prefetch_related(None).select_related("customer").order_by(*form.ordering)
+
+
+def _totals(qs) -> list[dict]:
+    """Count, total and amount outstanding of the filtered invoices, per currency (one query)."""
+    rows = qs.order_by().values("currency").annotate(count=Count("id"), total=Sum("total_minor"),
+                                                       outstanding=Sum("amount_remaining_minor"))
+    return sorted(({"currency": r["currency"], "count": r["count"], "total": r["total"] or 0,
+                    "outstanding": r["outstanding"] or 0} for r in rows), key=lambda r: (-r["count"], r["currency"]))
+
+
+def _sort_links(form: InvoiceFilterForm) -> dict:
+    """For each sortable column: the `sort` value its header link sets and the arrow it shows now."""
+    current = (form.cleaned_data.get("sort") if form.is_valid() else "") or "-created"
+    links = {}
+    for column in ("created", "number", "customer", "due", "total", "remaining", "status"):
+        if current.lstrip("-") == column:
+            links[column] = {"value": column if current.startswith("-") else f"-{column}",
+                             "arrow": "↓" if current.startswith("-") else "↑"}
+        else:
+            links[column] = {"value": f"-{column}" if column in ("created", "total", "remaining", "due") else column,
+                             "arrow": ""}
+    return links
+
+
+@dashboard_view(Permission.VIEW_DASHBOARD)
+def invoice_list(request):
+    form = InvoiceFilterForm(request.GET, currency=_currency(request))
+    qs = _filtered(request, form)
+    page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
+    rows = [{"invoice": inv, "badge": status_badge(inv.status)} for inv in page.object_list]
+    context = {"form": form, "page": page, "rows": rows, "totals": _totals(qs) if rows else [],
+               "results_id": RESULTS_ID, "filtered": form.filtered, "tabs": TABS,
+               "current_status": form.cleaned_data.get("status", "") if form.is_valid() else "",
+               "sorts": _sort_links(form), "can_write": _can(request, WRITE)}
+    if request.htmx and request.htmx.target == RESULTS_ID:
+        return render(request, "billing/invoices/list.html#results", context)
+    return render(request, "billing/invoices/list.html", context)
+
+
+# --- the builder -----------------------------------------------------------------------------------------
+@dataclass
+class BuilderRow:
+    key: str
+    form: LineForm
+    existing: bool = False
+    amount_minor: int | None = None
+    tax_minor: int | None = None
+    interval: str = ""
+    error: str = ""
+
+
+@dataclass
+class Preview:
+    currency: str = ""
+    ready: bool = False
+    message: str = ""
+    subtotal: int = 0
+    discount: int = 0
+    tax: int = 0
+    total: int = 0
+    tax_lines: list = field(default_factory=list)
+    note: str = ""
+
+
+@dataclass
+class Builder:
+    invoice: Invoice | None
+    form: InvoiceForm
+    rows: list[BuilderRow]
+    preview: Preview | None = None
+
+    @property
+    def filled_rows(self) -> list[BuilderRow]:
+        return [row for row in self.rows if not row.form.is_blank]
+
+
+def _choices(request) -> dict:
+    from apps.catalog import selectors as catalog
+    from apps.customers import selectors as customers
+
+    return {
+        "customers": list(customers.customer_list(tenant=request.tenant)[:CHOICE_LIMIT]),
+        "discounts": list(catalog.discount_list(tenant=request.tenant, active=True)[:CHOICE_LIMIT]),
+        "prices": list(catalog.price_list(tenant=request.tenant, active=True).select_related("product")
+                       .filter(product__active=True)[:CHOICE_LIMIT]),
+        "tax_rates": list(scoped(TaxRate, tenant=request.tenant).filter(active=True)),
+    }
+
+
+def _with(items: list, extra) -> list:
+    """`items` plus `extra` (a row the choice list's limit or an archive left out but the draft uses)."""
+    if extra is not None and extra.pk not in {i.pk for i in items}:
+        return [extra, *items]
+    return items
+
+
+def _line_form(key, currency, choices, **kwargs) -> LineForm:
+    return LineForm(key=key, currency=currency, prices=choices["prices"], tax_rates=choices["tax_rates"], **kwargs)
+
+
+def _new_key() -> str:
+    return "n" + new_id("x").split("_", 1)[1][-10:]
+
+
+def _builder_from_post(request, invoice: Invoice | None, *, add: bool = False, remove: str = "") -> Builder:
+    choices = _choices(request)
+    if invoice is not None:
+        choices["customers"] = _with(choices["customers"], invoice.customer)
+        choices["discounts"] = _with(choices["discounts"], invoice.discount)
+        lines = list(invoice.lines.all())
+        for line in lines:
+            if line.price_id:
+                choices["prices"] = _with(choices["prices"], line.price)
+            if line.tax_rate_id:
+                choices["tax_rates"] = _with(choices["tax_rates"], line.tax_rate)
+    else:
+        picked = request.POST.get("customer", "")
+        if picked and picked not in {c.pk for c in choices["customers"]}:
+            choices["customers"] = _with(choices["customers"], _customer_or_none(request, picked))
+    form = InvoiceForm(request.POST, customers=choices["customers"], discounts=choices["discounts"],
+                       currency_locked=invoice is not None,
+                       initial={"currency": invoice.currency} if invoice is not None else None)
+    form.is_valid()
+    currency = invoice.currency if invoice is not None else form.cleaned_data.get("currency") or ""
+    existing = {line.pk for line in invoice.lines.all()} if invoice is not None else set()
+    keys = []
+    for key in request.POST.getlist("lines"):
+        if valid_key(key) and key not in keys and key != remove:
+            keys.append(key)
+    if add and len(keys) < MAX_LINES:
+        keys.append(_new_key())
+    rows = [BuilderRow(key, _line_form(key, currency or "USD", choices, data=request.POST), existing=key in existing)
+            for key in keys[:MAX_LINES]]
+    return Builder(invoice, form, rows)
+
+
+def _customer_or_none(request, customer_id: str):
+    from apps.customers import selectors as customers
+
+    try:
+        return customers.customer_get(tenant=request.tenant, customer_id=customer_id)
+    except (NotFound, ValueError):
+        return None
+
+
+def _builder_initial(request, invoice: Invoice | None) -> Builder:
+    choices = _choices(request)
+    if invoice is None:
+        settings = services.invoice_settings_for(request.merchant)
+        customer = _customer_or_none(request, request.GET.get("customer", "")) if request.GET.get("customer") else None
+        choices["customers"] = _with(choices["customers"], customer)
+        initial = {"customer": customer.pk if customer else "",
+                   "currency": (customer.currency if customer and customer.currency else _currency(request)),
+                   "memo": settings.default_memo, "footer": settings.default_footer}
+        form = InvoiceForm(initial=initial, customers=choices["customers"], discounts=choices["discounts"])
+        key = _new_key()
+        rows = [BuilderRow(key, _line_form(key, initial["currency"], choices, initial={"quantity": 1}))]
+        return Builder(None, form, rows)
+    lines = list(invoice.lines.select_related("price__product", "tax_rate", "invoice").all())
+    choices["customers"] = _with(choices["customers"], invoice.customer)
+    choices["discounts"] = _with(choices["discounts"], invoice.discount)
+    for line in lines:
+        if line.price_id:
+            choices["prices"] = _with(choices["prices"], line.price)
+        if line.tax_rate_id:
+            choices["tax_rates"] = _with(choices["tax_rates"], line.tax_rate)
+    initial = {"customer": invoice.customer_id, "currency": invoice.currency, "due_date": invoice.due_date,
+               "days_until_due": invoice.days_until_due, "memo": invoice.memo, "footer": invoice.footer,
+               "discount": invoice.discount_id or ""}
+    form = InvoiceForm(initial=initial, customers=choices["customers"], discounts=choices["discounts"],
+                       currency_locked=True)
+    rows = [BuilderRow(line.pk, _line_form(line.pk, invoice.currency, choices, initial=line_initial(line)),
+                       existing=True, amount_minor=line.amount_minor, tax_minor=line.tax_minor,
+                       interval=interval_text(line.billing_interval, line.billing_interval_count))
+            for line in lines]
+    if not rows:
+        key = _new_key()
+        rows = [BuilderRow(key, _line_form(key, invoice.currency, choices, initial={"quantity": 1}))]
+    return Builder(invoice, form, rows)
+
+
+def _preview(request, builder: Builder) -> Preview:
+    """Amounts of the filled lines and the invoice's totals and tax, by the services' own code; marks the
+    lines the services would refuse. Writes nothing."""
+    form, invoice = builder.form, builder.invoice
+    if not form.is_bound:  # the page as first shown: the draft's stored totals, or nothing yet
+        if invoice is None:
+            return Preview(currency=form.initial.get("currency", ""), ready=True)
+        return Preview(currency=invoice.currency, ready=True, subtotal=invoice.subtotal_minor,
+                       discount=invoice.discount_minor, tax=invoice.tax_minor, total=invoice.total_minor,
+                       note=invoice.tax_note, tax_lines=[
+                           {"label": t.get("label") or t.get("name"), "inclusive": t.get("inclusive"),
+                            "net": t.get("net_minor", 0), "tax": t.get("tax_minor", 0)} for t in invoice.tax_summary])
+    currency = invoice.currency if invoice else (form.cleaned_data.get("currency") or "")
+    preview = Preview(currency=currency)
+    if not currency:
+        preview.message = "Choose the invoice's currency to see its totals."
+        return preview
+    priced = []
+    complete = True
+    for row in builder.filled_rows:
+        if not row.form.is_valid():
+            complete = False
+            continue
+        try:
+            fields = invoice_line_preview(tenant=request.tenant, currency=currency, line=row.form.line_input())
+        except DomainError as exc:
+            row.error = exc.message.split(": ", 1)[-1] if exc.message.startswith("line.") else exc.message
+            complete = False
+            continue
+        row.amount_minor = fields["amount_minor"]
+        row.interval = interval_text(fields.get("billing_interval", ""), fields.get("billing_interval_count", 1))
+        priced.append((row, SimpleNamespace(amount_minor=fields["amount_minor"], tax_rate=fields["tax_rate"],
+                                            tax_exempt=fields["tax_exempt"])))
+    preview.subtotal = sum(line.amount_minor for _, line in priced)
+    customer = form.cleaned_data.get("customer_obj")
+    if customer is None:
+        preview.message = "Choose a customer: tax depends on where they are."
+        preview.total = preview.subtotal
+        return preview
+    try:
+        totals = services.compute_totals(tenant=request.tenant, customer=customer, currency=currency,
+                                         lines=[line for _, line in priced],
+                                         discount=form.cleaned_data.get("discount_obj"))
+    except DomainError as exc:
+        preview.message = exc.message
+        return preview
+    for (row, _), tax in zip(priced, totals.line_taxes, strict=True):
+        row.tax_minor = tax
+    preview.subtotal, preview.discount, preview.tax, preview.total = (totals.subtotal, totals.discount, totals.tax,
+                                                                      totals.total)
+    preview.tax_lines = [{"label": t.rate.label, "inclusive": t.rate.inclusive, "net": t.net.amount_minor,
+                          "tax": t.tax.amount_minor} for t in totals.calculation.totals]
+    preview.note = totals.calculation.note
+    preview.ready = complete
+    if not complete:
+        preview.message = "Lines with problems are left out of these totals."
+    return preview
+
+
+def _builder_context(request, builder: Builder) -> dict:
+    if builder.preview is None:
+        builder.preview = _preview(request, builder)
+    settings = services.invoice_settings_for(request.merchant)
+    return {"builder": builder, "invoice": builder.invoice, "form": builder.form, "rows": builder.rows,
+            "preview": builder.preview, "require_approval": settings.require_approval}
+
+
+def _render_builder(request, builder: Builder, status: int = 200):
+    context = {**_builder_context(request, builder), "show_errors": status != 200}
+    return render(request, "billing/invoices/builder.html", context, status=status)
+
+
+LINE_PATH = re.compile(r"lines\[(\d+)\]\.(\w+)")
+
+
+def _attach_error(builder: Builder, exc: DomainError, rows: list[BuilderRow], row: BuilderRow | None = None) -> None:
+    """Puts a service's refusal next to the field (or line) it is about."""
+    fields = getattr(exc, "fields", None) or {}
+    params = list(fields) or ([exc.param] if exc.param else [])
+    for param in params:
+        match = LINE_PATH.match(param or "")
+        if match and int(match.group(1)) < len(rows):
+            rows[int(match.group(1))].error = exc.message.split(": ", 1)[-1]
+            return
+        if row is not None and (param or "").startswith("line"):
+            row.error = exc.message.split(": ", 1)[-1]
+            return
+        name = (param or "").removesuffix("_id")
+        if name in builder.form.fields:
+            builder.form.add_error(name, exc.message.split(": ", 1)[-1])
+            return
+    builder.form.add_error(None, exc.message)
+
+
+def _line_changed(line, new) -> bool:
+    return ((line.price_id or None) != (new.price.pk if new.price else None)
+            or (new.description and line.description != new.description)
+            or (new.price is None and line.unit_amount_minor != new.unit_amount_minor)
+            or line.quantity != new.quantity or line.tax_rate_id != (new.tax_rate.pk if new.tax_rate else None)
+            or line.tax_exempt != new.tax_exempt)
+
+
+def _save(request, builder: Builder) -> Invoice | None:
+    """Writes the draft and its lines in one transaction: a refusal anywhere leaves nothing written."""
+    data = builder.form.cleaned_data
+    rows = builder.filled_rows
+    actor, tenant, request_id = _actor(request), request.tenant, request.request_id
+    fields = {"due_date": data.get("due_date"), "days_until_due": data.get("days_until_due"),
+              "memo": data.get("memo") or "", "footer": data.get("footer") or "", "discount": data.get("discount_obj")}
+    current = None
+    try:
+        with transaction.atomic():
+            if builder.invoice is None:
+                return services.invoice_create(tenant=tenant, actor=actor, customer=data["customer_obj"],
+                                               currency=data["currency"],
+                                               lines=[row.form.line_input() for row in rows], request_id=request_id,
+                                               **fields)
+            invoice = services.invoice_update(tenant=tenant, actor=actor, invoice=builder.invoice,
+                                              changes={"customer": data["customer_obj"], **fields},
+                                              request_id=request_id)
+            stored = {line.pk: line for line in invoice.lines.all()}
+            keys = {row.key for row in rows}
+            for line_id in stored.keys() - keys:
+                invoice = services.invoice_line_remove(tenant=tenant, actor=actor, invoice=invoice, line_id=line_id,
+                                                       request_id=request_id)
+            for row in rows:
+                current = row
+                if row.key in stored and _line_changed(stored[row.key], row.form.line_input()):
+                    invoice = services.invoice_line_update(tenant=tenant, actor=actor, invoice=invoice, line_id=row.key,
+                                                           line=row.form.line_input(), request_id=request_id)
+            current = None
+            new = [row for row in rows if row.key not in stored]
+            if new:
+                invoice = services.invoice_lines_add(tenant=tenant, actor=actor, invoice=invoice,
+                                                     lines=[row.form.line_input() for row in new],
+                                                     request_id=request_id)
+            return invoice
+    except DomainError as exc:
+        offset_rows = rows if builder.invoice is None else [row for row in rows if row.key not in
+                                                            {line.pk for line in builder.invoice.lines.all()}]
+        _attach_error(builder, exc, offset_rows, row=current)
+        return None
+
+
+def _submit_builder(request, invoice: Invoice | None):
+    op = request.POST.get("op", "save")
+    builder = _builder_from_post(request, invoice)
+    valid = builder.form.is_valid() & all([row.form.is_valid() for row in builder.filled_rows])
+    if builder.form.is_valid() and builder.form.cleaned_data.get("customer_obj") is None:
+        builder.form.add_error("customer", "Choose a customer.")
+        valid = False
+    builder.preview = _preview(request, builder)
+    if any(row.error for row in builder.rows):
+        valid = False
+    if not valid:
+        builder.form.add_error(None, "Nothing was saved: correct the highlighted fields.")
+        return _render_builder(request, builder, status=422)
+    saved = _save(request, builder)
+    if saved is None:
+        builder.preview = _preview(request, builder)
+        return _render_builder(request, builder, status=422)
+    if op not in ("finalize", "finalize_send"):
+        messages.success(request, "Draft saved.")
+        return redirect("dashboard:invoice_detail", invoice_id=saved.pk)
+    try:
+        finalized = services.invoice_finalize(tenant=request.tenant, actor=_actor(request), invoice=saved,
+                                              send=op == "finalize_send", request_id=request.request_id)
+    except DomainError as exc:
+        fresh = Invoice.objects.get(pk=saved.pk)
+        if fresh.status in DRAFT_STATUSES:
+            messages.error(request, f"The draft was saved but not finalized: {exc.message}")
+            return redirect("dashboard:invoice_edit", invoice_id=saved.pk)
+        messages.error(request, f"Invoice {fresh.number} was finalized but not sent: {exc.message}")
+        return redirect("dashboard:invoice_detail", invoice_id=saved.pk)
+    messages.success(request, _finalized_message(finalized))
+    return redirect("dashboard:invoice_detail", invoice_id=saved.pk)
+
+
+def _finalized_message(invoice: Invoice) -> str:
+    if invoice.status == "pending_approval":
+        return "Submitted for approval: an approver will issue it."
+    if invoice.status == "sent":
+        return f"Invoice {invoice.number} finalized and sent to {invoice.customer_email or invoice.customer.email}."
+    if invoice.status == "paid":
+        return f"Invoice {invoice.number} finalized; nothing is owed, so it is paid."
+    return f"Invoice {invoice.number} finalized."
+
+
+@dashboard_view(WRITE)
+def invoice_new(request):
+    if request.method == "POST":
+        return _submit_builder(request, None)
+    return _render_builder(request, _builder_initial(request, None))
+
+
+@dashboard_view(WRITE)
+def invoice_edit(request, invoice_id):
+    invoice = _invoice_or_404(request, invoice_id)
+    if invoice.status not in DRAFT_STATUSES:
+        messages.error(request, f"Invoice {invoice.number} is {status_badge(invoice.status).label.lower()}: "
+                                "lines are locked once an invoice is finalized.")
+        return redirect("dashboard:invoice_detail", invoice_id=invoice.pk)
+    if request.method == "POST":
+        return _submit_builder(request, invoice)
+    return _render_builder(request, _builder_initial(request, invoice))
+
+
+@dashboard_view(WRITE)
+@require_POST
+def invoice_builder(request):
+    """htmx: `op=preview` answers the totals (and each line's amount, out of band); `op=add` and
+    `op=remove` answer the lines again with one more or one fewer row. Nothing is written."""
+    invoice = None
+    if request.POST.get("invoice"):
+        invoice = _invoice_or_404(request, request.POST["invoice"])
+        if invoice.status not in DRAFT_STATUSES:
+            raise Http404("Not a draft")
+    op = request.POST.get("op", "preview")
+    builder = _builder_from_post(request, invoice, add=op == "add",
+                                 remove=request.POST.get("remove", "") if op == "remove" else "")
+    context = _builder_context(request, builder)
+    if op == "preview":
+        return render(request, "billing/invoices/builder.html#totals", {**context, "oob": True})
+    return render(request, "billing/invoices/builder.html#lines", context)
+
+
+@dashboard_view(WRITE)
+def invoice_customer_options(request):
+    """htmx: the customer select's options for a search."""
+    from apps.customers import selectors as customers
+
+    term = (request.GET.get("q") or "").strip()[:120]
+    found = list(customers.customer_list(tenant=request.tenant, search=term or None)[:50])
+    selected = request.GET.get("customer", "")
+    if selected and selected not in {c.pk for c in found}:
+        found = _with(found, _customer_or_none(request, selected))
+    return render(request, "billing/invoices/customer_options.html", {"customers": found, "selected": selected})
+
+
+# --- the detail ------------------------------------------------------------------------------------------
+def _default_card(invoice: Invoice):
+    from apps.payments.models import PaymentMethod
+
+    return PaymentMethod.objects.filter(customer_id=invoice.customer_id, is_default=True,
+                                        status=PaymentMethod.Status.ACTIVE).first()
+
+
+def available_actions(invoice: Invoice, *, can_write: bool, can_collect: bool, require_approval: bool,
+                      has_card: bool) -> set[str]:
+    """What the invoice's status and amounts allow (Invoice.STATE_MACHINE and the services' rules),
+    narrowed to what the member's role may do."""
+    machine, status = Invoice.STATE_MACHINE, invoice.status
+    owed = invoice.amount_remaining_minor > 0
+    allowed = set()
+    if status in DRAFT_STATUSES:
+        allowed |= {"edit", "delete"}
+    if status == "draft":
+        allowed.add("submit" if require_approval and invoice.source == Invoice.Source.MANUAL else "finalize")
+    if status == "pending_approval":
+        allowed |= {"approve", "reject"}
+    if status in ("approved", "sent", "partially_paid", "overdue"):
+        allowed.add("send")
+    if machine.can(status, "paid") and status not in DRAFT_STATUSES and owed:
+        allowed.add("record_payment")
+        if has_card:
+            allowed.add("charge")
+    if machine.can(status, "voided") and status not in DRAFT_STATUSES and invoice.amount_paid_minor == 0 \
+            and status in ("approved", "sent", "overdue", "uncollectible"):
+        allowed.add("void")
+    if machine.can(status, "uncollectible"):
+        allowed.add("mark_uncollectible")
+    if status in OPEN_STATUSES and owed and hasattr(services, "invoice_send_reminder"):
+        allowed.add("remind")
+    if status in FINALIZED_STATUSES and status != "voided" and invoice.amount_credited_minor < invoice.total_minor:
+        allowed.add("credit_note")
+    allowed.add("comment")
+    writer = {"edit", "delete", "submit", "finalize", "send", "remind", "comment"}
+    collector = {"approve", "reject", "record_payment", "charge", "void", "mark_uncollectible", "credit_note"}
+    return {a for a in allowed if (a in writer and can_write) or (a in collector and can_collect)}
+
+
+def _timeline(request, invoice: Invoice, comments, payments, credit_notes=()) -> list[dict]:
+    """State changes, events, comments, payments and credit notes of the invoice, newest first."""
+    changes = scoped(StateTransition, tenant=request.tenant).filter(object_id=invoice.pk)
+    events = scoped(Event, tenant=request.tenant).filter(object_id=invoice.pk).order_by("-created_at", "-id")[:100]
+    items = [{"at": c.created_at, "kind": "state", "title": f"{status_badge(c.from_state).label} → "
+              f"{status_badge(c.to_state).label}", "detail": c.reason, "actor": c.actor_label} for c in changes]
+    items += [{"at": e.created_at, "kind": "event", "title": e.type, "detail": "", "actor": e.actor_label}
+              for e in events]
+    items += [{"at": c.created_at, "kind": "comment", "title": "Comment", "detail": c.body, "actor": c.actor_label}
+              for c in comments]
+    items += [{"at": p.created_at, "kind": "payment", "title": f"Payment applied ({p.get_method_display()})",
+               "detail": p.reference, "actor": p.actor_label, "amount": p.amount_minor, "currency": p.currency}
+              for p in payments]
+    items += [{"at": n.created_at, "kind": "credit_note", "title": f"Credit note {n.number} ({n.get_status_display()})",
+               "detail": n.get_credit_method_display(), "actor": n.actor_label, "amount": n.amount_minor,
+               "currency": n.currency} for n in credit_notes]
+    return sorted(items, key=lambda item: item["at"], reverse=True)
+
+
+ADDRESS_ORDER = ("line1", "line2", "city", "state", "postal_code", "country")
+
+
+def address_lines(address: dict | None) -> list[str]:
+    """An address snapshot in reading order (JSON keeps no order we can rely on)."""
+    if not address:
+        return []
+    lines = [str(address[key]) for key in ADDRESS_ORDER if address.get(key)]
+    return lines + [str(v) for k, v in address.items() if k not in ADDRESS_ORDER and v and isinstance(v, str)]
+
+
+def _detail_context(request, invoice: Invoice) -> dict:
+    lines = list(invoice.lines.all())
+    for line in lines:
+        line.interval_label = interval_text(line.billing_interval, line.billing_interval_count)
+    payments = list(selectors.invoice_payment_list(tenant=request.tenant, invoice=invoice).select_related("payment"))
+    comments = list(selectors.invoice_comment_list(tenant=request.tenant, invoice=invoice))
+    credit_notes = list(invoice.credit_notes.order_by("-created_at", "-id"))
+    for note in credit_notes:
+        note.url = optional_url("dashboard:credit_note_detail", note.pk)
+    settings = services.invoice_settings_for(request.merchant)
+    card = _default_card(invoice) if invoice.status not in DRAFT_STATUSES else None
+    actions = available_actions(invoice, can_write=_can(request, WRITE), can_collect=_can(request, COLLECT),
+                                require_approval=settings.require_approval, has_card=card is not None)
+    return {
+        "invoice": invoice, "badge": status_badge(invoice.status), "lines": lines, "payments": payments,
+        "comments": comments, "credit_notes": credit_notes, "timeline": _timeline(request, invoice, comments, payments, credit_notes),
+        "actions": actions, "card": card, "customer": invoice.customer,
+        "address_lines": address_lines(invoice.customer_address),
+        "hosted_url": hosted_invoice_url(invoice) if invoice.status in FINALIZED_STATUSES else "",
+        "credit_note_url": optional_url("dashboard:credit_note_new", query=f"invoice={invoice.pk}"),
+        "send_form": SendForm(initial={"to": invoice.customer_email or invoice.customer.email}),
+        "payment_form": RecordPaymentForm(currency=invoice.currency), "reason_form": ReasonForm(),
+        "comment_form": CommentForm(), "paid_or_credited": invoice.amount_paid_minor or invoice.amount_credited_minor,
+    }
+
+
+@dashboard_view(Permission.VIEW_DASHBOARD)
+def invoice_detail(request, invoice_id):
+    invoice = _invoice_or_404(request, invoice_id)
+    return render(request, "billing/invoices/detail.html", _detail_context(request, invoice))
+
+
+@dashboard_view(Permission.VIEW_DASHBOARD)
+def invoice_pdf(request, invoice_id):
+    """The stored PDF when it shows the invoice as it is now; otherwise asks the task to render it and says
+    so (the page refreshes itself until the file is there)."""
+    invoice = _invoice_or_404(request, invoice_id)
+    if invoice.pdf and invoice.pdf_revision >= invoice.revision:
+        name = f"{invoice.number or invoice.pk}.pdf"
+        try:
+            return FileResponse(invoice.pdf.open("rb"), content_type="application/pdf", filename=name)
+        except FileNotFoundError:  # the stored file went missing: render it again
+            pass
+    from .. import tasks
+
+    tasks.render_invoice_pdf.delay(invoice.pk)
+    return render(request, "billing/invoices/pdf_pending.html", {"invoice": invoice}, status=202)
+
+
+# --- actions: one POST, one service ------------------------------------------------------------------------
+def _done(request, invoice_id: str):
+    return redirect("dashboard:invoice_detail", invoice_id=invoice_id)
+
+
+def _form_errors(form) -> str:
+    return " ".join(f"{form.fields[name].label if name in form.fields else ''}: {' '.join(errors)}".lstrip(": ")
+                    for name, errors in form.errors.items())
+
+
+def _act(request, invoice_id: str, action: str | tuple[str, ...], run):
+    """Loads the invoice, checks that its state allows `action`, runs the service call and turns a refusal
+    into a message on the detail page."""
+    invoice = _invoice_or_404(request, invoice_id)
+    settings = services.invoice_settings_for(request.merchant)
+    allowed = available_actions(invoice, can_write=True, can_collect=True, require_approval=settings.require_approval,
+                                has_card=True)
+    if not allowed & ({action} if isinstance(action, str) else set(action)):
+        messages.error(request, f"Not possible for an invoice that is {status_badge(invoice.status).label.lower()}"
+                                "; the page shows what it allows now.")
+        return _done(request, invoice.pk)
+    try:
+        message = run(invoice)
+    except PaymentDeclined as exc:
+        messages.error(request, f"The card was declined: {exc.message}")
+        return _done(request, invoice.pk)
+    except DomainError as exc:
+        messages.error(request, exc.message)
+        return _done(request, invoice.pk)
+    if message:
+        messages.success(request, message)
+    return _done(request, invoice.pk)
+
+
+def _ctx(request) -> dict:
+    return {"tenant": request.tenant, "actor": _actor(request), "request_id": request.request_id}
+
+
+@dashboard_view(WRITE)
+@require_POST
+def invoice_delete(request, invoice_id):
+    invoice = _invoice_or_404(request, invoice_id)
+    if invoice.status not in DRAFT_STATUSES:
+        messages.error(request, "Only a draft can be deleted; void a finalized invoice instead.")
+        return _done(request, invoice.pk)
+    try:
+        services.invoice_delete(invoice=invoice, **_ctx(request))
+    except DomainError as exc:
+        messages.error(request, exc.message)
+        return _done(request, invoice.pk)
+    messages.success(request, "Draft deleted.")
+    return redirect("dashboard:invoices")
+
+
+@dashboard_view(WRITE)
+@require_POST
+def invoice_finalize(request, invoice_id):
+    def run(invoice):
+        return _finalized_message(services.invoice_finalize(invoice=invoice, **_ctx(request)))
+
+    return _act(request, invoice_id, ("finalize", "submit"), run)
+
+
+@dashboard_view(COLLECT)
+@require_POST
+def invoice_approve(request, invoice_id):
+    def run(invoice):
+        invoice = services.invoice_approve(invoice=invoice, **_ctx(request))
+        return f"Approved: invoice {invoice.number} is issued."
+
+    return _act(request, invoice_id, "approve", run)
+
+
+@dashboard_view(COLLECT)
+@require_POST
+def invoice_reject(request, invoice_id):
+    form = ReasonForm(request.POST)
+
+    def run(invoice):
+        note = form.cleaned_data["reason"] if form.is_valid() else ""
+        services.invoice_reject(invoice=invoice, note=note, **_ctx(request))
+        return "Rejected: the invoice is a draft again, with your note for its author."
+
+    return _act(request, invoice_id, "reject", run)
+
+
+@dashboard_view(WRITE)
+@require_POST
+def invoice_send(request, invoice_id):
+    form = SendForm(request.POST)
+
+    def run(invoice):
+        if not form.is_valid():
+            messages.error(request, _form_errors(form))
+            return ""
+        invoice = services.invoice_send(invoice=invoice, to=form.cleaned_data["to"] or None,
+                                        cc=form.cleaned_data["cc"] or None, **_ctx(request))
+        to = ", ".join(form.cleaned_data["to"]) or invoice.customer_email or invoice.customer.email
+        return f"Invoice {invoice.number} sent to {to}."
+
+    return _act(request, invoice_id, "send", run)
+
+
+@dashboard_view(COLLECT)
+@require_POST
+def invoice_record_payment(request, invoice_id):
+    invoice = _invoice_or_404(request, invoice_id)
+    form = RecordPaymentForm(request.POST, currency=invoice.currency)
+
+    def run(invoice):
+        if not form.is_valid():
+            messages.error(request, "Payment not recorded: " + _form_errors(form))
+            return ""
+        data = form.cleaned_data
+        applied = services.invoice_record_payment(invoice=invoice, amount=data["amount"], method=data["method"],
+                                                  reference=data.get("reference") or "",
+                                                  received_at=form.received_at(), **_ctx(request))
+        return f"Recorded a payment of {invoice.money(applied.amount_minor)}."
+
+    return _act(request, invoice.pk, "record_payment", run)
+
+
+@dashboard_view(COLLECT)
+@require_POST
+def invoice_charge(request, invoice_id):
+    """Charges what is owed to the customer's default saved card through the payments engine."""
+
+    def run(invoice):
+        result = services.invoice_pay(invoice=invoice, **_ctx(request))
+        if result.payment.status == "requires_action":
+            messages.warning(request, "The card issuer asks the customer to authenticate; the invoice is paid when "
+                                      "they do.")
+            return ""
+        return f"Charged {result.payment.amount} to the saved card."
+
+    return _act(request, invoice_id, "charge", run)
+
+
+@dashboard_view(COLLECT)
+@require_POST
+def invoice_void(request, invoice_id):
+    form = ReasonForm(request.POST)
+
+    def run(invoice):
+        reason = form.cleaned_data["reason"] if form.is_valid() else ""
+        invoice = services.invoice_void(invoice=invoice, reason=reason, **_ctx(request))
+        return f"Invoice {invoice.number} voided: nothing is owed on it any more."
+
+    return _act(request, invoice_id, "void", run)
+
+
+@dashboard_view(COLLECT)
+@require_POST
+def invoice_mark_uncollectible(request, invoice_id):
+    def run(invoice):
+        invoice = services.invoice_mark_uncollectible(invoice=invoice, **_ctx(request))
+        return f"Invoice {invoice.number} marked uncollectible."
+
+    return _act(request, invoice_id, "mark_uncollectible", run)
+
+
+@dashboard_view(WRITE)
+@require_POST
+def invoice_remind(request, invoice_id):
+    def run(invoice):
+        services.invoice_send_reminder(invoice=invoice, **_ctx(request))
+        return f"Reminder sent for invoice {invoice.number}."
+
+    return _act(request, invoice_id, "remind", run)
+
+
+@dashboard_view(WRITE)
+@require_POST
+def invoice_comment(request, invoice_id):
+    form = CommentForm(request.POST)
+
+    def run(invoice):
+        if not form.is_valid():
+            messages.error(request, "Comment not added: " + _form_errors(form))
+            return ""
+        services.invoice_comment_add(tenant=request.tenant, actor=_actor(request), invoice=invoice,
+                                     body=form.cleaned_data["body"])
+        return "Comment added."
+
+    return _act(request, invoice_id, "comment", run)
+
+
+urlpatterns = [
+    path("invoices/", invoice_list, name="invoices"),
+    path("invoices/new/", invoice_new, name="invoice_new"),
+    path("invoices/builder/", invoice_builder, name="invoice_builder"),
+    path("invoices/customers/", invoice_customer_options, name="invoice_customer_options"),
+    path("invoices/<str:invoice_id>/", invoice_detail, name="invoice_detail"),
+    path("invoices/<str:invoice_id>/edit/", invoice_edit, name="invoice_edit"),
+    path("invoices/<str:invoice_id>/pdf/", invoice_pdf, name="invoice_pdf"),
+    path("invoices/<str:invoice_id>/delete/", invoice_delete, name="invoice_delete"),
+    path("invoices/<str:invoice_id>/finalize/", invoice_finalize, name="invoice_finalize"),
+    path("invoices/<str:invoice_id>/approve/", invoice_approve, name="invoice_approve"),
+    path("invoices/<str:invoice_id>/reject/", invoice_reject, name="invoice_reject"),
+    path("invoices/<str:invoice_id>/send/", invoice_send, name="invoice_send"),
+    path("invoices/<str:invoice_id>/record-payment/", invoice_record_payment, name="invoice_record_payment"),
+    path("invoices/<str:invoice_id>/charge/", invoice_charge, name="invoice_charge"),
+    path("invoices/<str:invoice_id>/void/", invoice_void, name="invoice_void"),
+    path("invoices/<str:invoice_id>/mark-uncollectible/", invoice_mark_uncollectible,
+         name="invoice_mark_uncollectible"),
+    path("invoices/<str:invoice_id>/remind/", invoice_remind, name="invoice_remind"),
+    path("invoices/<str:invoice_id>/comment/", invoice_comment, name="invoice_comment"),
+]
