@@ -28,7 +28,8 @@ def test_demo_payments_are_real_gateway_history_and_a_second_run_writes_nothing(
     attempts = list(succeeded.values_list("attempt_id", flat=True))
     assert SimTransaction.objects.filter(type="sale", orderid__in=attempts).count() == len(attempts)
     assert Transaction.objects.filter(payment__in=succeeded, type="sale", fee_lines__isnull=True).count() == 0
-    assert succeeded.filter(product__isnull=False).count() == succeeded.count()  # margin per product works
+    sales = succeeded.filter(metadata__demo="northwind")  # the billing demo's invoice payments have no one product
+    assert sales.filter(product__isnull=False).count() == sales.count()  # margin per product works
     assert Refund.objects.filter(payment__merchant=merchant, status="succeeded").count() >= 5
     assert Void.objects.filter(payment__merchant=merchant, status="succeeded").count() == 1
 
