@@ -66,6 +66,29 @@ def chromium_path():
     return path
 
 
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
+
+
+@pytest.fixture
+def page(chromium_path):
+    """A desktop-sized Playwright page in Debian's Chromium (a module may define its own `page`)."""
+    from django.db import connections
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
+        context = browser.new_context(viewport={"width": 1366, "height": 900}, timezone_id="Europe/London")
+        page = context.new_page()
+        page.set_default_timeout(20_000)
+        try:
+            yield page
+        finally:
+            connections.close_all()  # the live server's threads must not hold connections at teardown
+            context.close()
+            browser.close()
+
+
 def is_postgres() -> bool:
     return connection.vendor == "postgresql"
 

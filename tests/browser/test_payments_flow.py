@@ -5,32 +5,14 @@ while the card number never reaches a RevKeen page or endpoint (only the token d
 import os
 
 import pytest
-from django.db import connections
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
 from apps.accounts.models import GatewayAccount
 from apps.payments.models import FeeLine, Payment, Void
 from tests.factories import make_customer, make_merchant, owner_membership
 
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
 SCREENSHOT_DIR = os.environ.get("SCREENSHOT_DIR", "/tmp")
 CARD = "4000018260000009"  # the simulator's GB Visa debit test card
-
-
-@pytest.fixture
-def page(chromium_path):
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
-        context = browser.new_context(viewport={"width": 1366, "height": 900}, timezone_id="Europe/London")
-        page = context.new_page()
-        page.set_default_timeout(20_000)
-        try:
-            yield page
-        finally:
-            connections.close_all()  # the live server's threads must not hold connections at teardown
-            context.close()
-            browser.close()
 
 
 @pytest.mark.browser
