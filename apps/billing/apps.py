@@ -17,6 +17,8 @@ class BillingConfig(AppConfig):
 
         from .services.credit_notes import credit_note_follow_refund
         from .views.credit_notes import customer_credit_notes_card
+        from .views.invoices import customer_invoices_card
 
         register_event_handler(credit_note_follow_refund)
+        register_detail_card("billing/invoices/customer_card.html", customer_invoices_card)
         register_detail_card("billing/credit_notes/customer_card.html", customer_credit_notes_card)

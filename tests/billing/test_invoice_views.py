@@ -538,3 +538,15 @@ def test_charge_the_saved_card_shows_declines_and_links_the_payment(owner_client
     applied = InvoicePayment.objects.get(invoice=no_card)
     body = owner_client.get(detail(no_card)).content.decode()
     assert reverse("dashboard:payment_detail", args=[applied.payment_id]) in body
+
+
+def test_customer_page_shows_the_invoices_card_with_what_is_owed(owner_client, sandbox, customer):
+    open_invoice = make_invoice(sandbox, customer, finalize=True)
+    make_invoice(sandbox, customer)  # a draft owes nothing yet
+    page = owner_client.get(reverse("dashboard:customers_detail", args=[customer.pk]))
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert 'data-testid="customer-invoices-card"' in html and open_invoice.number in html
+    assert html.count('data-testid="customer-invoice-row"') == 2
+    assert 'data-testid="customer-amount-owed"' in html and "£100.00" in html
+    assert f"{reverse('dashboard:invoice_new')}?customer={customer.pk}" in html

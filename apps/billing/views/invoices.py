@@ -20,7 +20,7 @@ from django.db import transaction
 from django.db.models import Count, Sum
 from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
-from django.urls import NoReverseMatch, path, reverse
+from django.urls import path, reverse
 from django.views.decorators.http import require_POST
 
 from apps.accounts.decorators import dashboard_view
@@ -78,14 +78,6 @@ def _invoice_or_404(request, invoice_id: str) -> Invoice:
 
 def _currency(request) -> str:
     return request.merchant.settlement_currency or "USD"
-
-
-def optional_url(name: str, *args, query: str = "") -> str:
-    """The URL of a page another part of issue 5 provides, or "" while it does not exist."""
-    try:
-        return reverse(name, args=args) + (f"?{query}" if query else "")
-    except NoReverseMatch:
-        return ""
 
 
 def interval_text(interval: str, count: int) -> str:
@@ -561,7 +553,7 @@ def available_actions(invoice: Invoice, *, can_write: bool, can_collect: bool, r
         allowed.add("void")
     if machine.can(status, "uncollectible"):
         allowed.add("mark_uncollectible")
-    if status in OPEN_STATUSES and owed and hasattr(services, "invoice_send_reminder"):
+    if status in OPEN_STATUSES and owed:
         allowed.add("remind")
     if status in FINALIZED_STATUSES and status != "voided" and invoice.amount_credited_minor < invoice.total_minor:
         allowed.add("credit_note")
@@ -609,7 +601,7 @@ def _detail_context(request, invoice: Invoice) -> dict:
     comments = list(selectors.invoice_comment_list(tenant=request.tenant, invoice=invoice))
     credit_notes = list(invoice.credit_notes.order_by("-created_at", "-id"))
     for note in credit_notes:
-        note.url = optional_url("dashboard:credit_note_detail", note.pk)
+        note.url = reverse("dashboard:credit_note_detail", args=[note.pk])
     settings = services.invoice_settings_for(request.merchant)
     card = _default_card(invoice) if invoice.status not in DRAFT_STATUSES else None
     actions = available_actions(invoice, can_write=_can(request, WRITE), can_collect=_can(request, COLLECT),
@@ -620,7 +612,7 @@ def _detail_context(request, invoice: Invoice) -> dict:
         "actions": actions, "card": card, "customer": invoice.customer,
         "address_lines": address_lines(invoice.customer_address),
         "hosted_url": hosted_invoice_url(invoice) if invoice.status in FINALIZED_STATUSES else "",
-        "credit_note_url": optional_url("dashboard:credit_note_new", query=f"invoice={invoice.pk}"),
+        "credit_note_url": reverse("dashboard:credit_note_new", args=[invoice.pk]),
         "send_form": SendForm(initial={"to": invoice.customer_email or invoice.customer.email}),
         "payment_form": RecordPaymentForm(currency=invoice.currency), "reason_form": ReasonForm(),
         "comment_form": CommentForm(), "paid_or_credited": invoice.amount_paid_minor or invoice.amount_credited_minor,
@@ -836,6 +828,21 @@ def invoice_comment(request, invoice_id):
 
     return _act(request, invoice_id, "comment", run)
 
+
+
+# --- the Invoices card on the customer page (apps.customers.views.register_detail_card) ----------------------
+CUSTOMER_CARD_ROWS = 8
+
+
+def customer_invoices_card(request, customer) -> dict:
+    """The customer's latest invoices and what they still owe per currency: two queries."""
+    invoices = list(selectors.invoice_list(tenant=request.tenant, customer_id=customer.pk)
+                    .prefetch_related(None)[:CUSTOMER_CARD_ROWS + 1])
+    owed = (Invoice.objects.filter(customer=customer, status__in=OPEN_STATUSES).values("currency")
+            .annotate(total=Sum("amount_remaining_minor")).order_by("currency"))
+    return {"rows": [{"invoice": inv, "badge": status_badge(inv.status)} for inv in invoices[:CUSTOMER_CARD_ROWS]],
+            "has_more": len(invoices) > CUSTOMER_CARD_ROWS, "customer": customer,
+            "owed": [row for row in owed if row["total"]], "can_write": _can(request, WRITE)}
 
 urlpatterns = [
     path("invoices/", invoice_list, name="invoices"),
