@@ -206,3 +206,18 @@ def test_three_d_secure_challenge_and_return(client, gateway_sandbox, actor):
     assert invoice.status == "paid" and InvoicePayment.objects.filter(invoice=invoice).count() == 1
     assert client.get(f"{back.path}?{back.query}").status_code == 302  # a reload applies nothing twice
     assert InvoicePayment.objects.filter(invoice=invoice).count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_card_testing_is_stopped_after_five_attempts_on_one_invoice(client, gateway_sandbox, actor):
+    from apps.payments.models import Payment
+
+    invoice = issue(gateway_sandbox, actor)
+    codes = [client.post(page_url(invoice, "/pay"), {"payment_token": "tok_decline_200"}).status_code
+             for _ in range(6)]
+    assert codes == [402] * 5 + [429]
+    assert Payment.objects.filter(invoice_id=invoice.pk).count() == 5  # the sixth never reached the gateway
+    blocked = client.post(page_url(invoice, "/pay"), {"payment_token": "tok_visa"})
+    assert blocked.status_code == 429 and "Too many payment attempts" in blocked.content.decode()
+    invoice.refresh_from_db()
+    assert invoice.status == "approved"

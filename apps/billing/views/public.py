@@ -26,6 +26,7 @@ from django.urls import path, reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from apps.core.actors import Actor
+from apps.core.api.ratelimit import take_token
 from apps.core.errors import DomainError, PaymentDeclined
 from apps.core.tenancy import Tenant
 
@@ -34,6 +35,10 @@ from ..models import Invoice, InvoicePayment
 from ..services.invoices import DRAFT_STATUSES, PAYABLE_STATUSES
 
 MAX_TOKEN_LENGTH = 64
+# Card-testing guard: a hosted invoice takes at most PAY_ATTEMPT_BURST card attempts at once, then one
+# more every 1 / PAY_ATTEMPTS_PER_MINUTE minutes (a token bucket per invoice, in Redis in service mode).
+PAY_ATTEMPT_BURST = 5
+PAY_ATTEMPTS_PER_MINUTE = 0.2
 
 
 # --- helpers -------------------------------------------------------------------------------------------
@@ -184,6 +189,11 @@ def hosted_invoice_pay(request, token: str):
     payment_token = request.POST.get("payment_token", "").strip()
     if not payment_token or len(payment_token) > 200:
         return _page(request, invoice, status=422, error="Enter your card details to pay.")
+    allowed, _left = take_token(f"hosted-pay:{invoice.pk}", per_minute=PAY_ATTEMPTS_PER_MINUTE,
+                                burst=PAY_ATTEMPT_BURST)
+    if not allowed:
+        return _page(request, invoice, status=429,
+                     error="Too many payment attempts on this invoice. Please wait a few minutes and try again.")
     try:
         result = services.invoice_pay(tenant=_tenant(invoice), actor=_actor(invoice), invoice=invoice,
                                       payment_token=payment_token,
