@@ -7,7 +7,7 @@ import pytest
 
 from apps.billing import services
 from apps.billing.models import Invoice, InvoicePayment, TaxRate
-from apps.core.errors import BusinessRuleViolation, InvalidTransition, PaymentDeclined, ValidationFailed
+from apps.core.errors import BusinessRuleViolation, Conflict, InvalidTransition, PaymentDeclined, ValidationFailed
 from apps.core.money import Money
 from tests.factories import make_customer, make_price, make_product
 
@@ -196,6 +196,10 @@ def test_three_ds_payment_completed_later_is_applied_once(gateway_sandbox, actor
     with pytest.raises(Exception) as busy:  # a second attempt while the first waits for the customer
         services.invoice_pay(tenant=gateway_sandbox, actor=actor, invoice=invoice, payment_token="tok_visa")
     assert getattr(busy.value, "code", "") == "invoice_payment_in_progress"
+    with pytest.raises(Conflict):  # the customer may still finish the challenge: no void under a live attempt
+        services.invoice_void(tenant=gateway_sandbox, actor=actor, invoice=invoice)
+    with pytest.raises(Conflict):
+        services.invoice_record_payment(tenant=gateway_sandbox, actor=actor, invoice=invoice, method="cash")
     httpx.post(result.payment.action_url, data={"action": "complete", "return_url": "https://shop.example/r"})
     payment = payments.payment_complete_action(payment=Payment.objects.get(pk=result.payment.pk), actor=actor)
     assert payment.status == "succeeded"

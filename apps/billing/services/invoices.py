@@ -564,6 +564,13 @@ def invoice_send(*, tenant: Tenant, actor: Actor, invoice: Invoice, to: list[str
     return locked
 
 
+def _card_payment_in_flight(invoice: Invoice) -> bool:
+    """A card attempt for the invoice that has not finished (at the gateway, or waiting for 3-D Secure)."""
+    from apps.payments.models import Payment
+
+    return Payment.objects.filter(invoice_id=invoice.pk, status__in=("pending", "requires_action")).exists()
+
+
 # --- void, uncollectible, overdue --------------------------------------------------------------------
 def invoice_void(*, tenant: Tenant, actor: Actor, invoice: Invoice, reason: str = "", request_id: str = "") -> Invoice:
     """Cancels an unpaid finalized invoice. Paid money is given back through a credit note instead."""
@@ -578,6 +585,9 @@ def invoice_void(*, tenant: Tenant, actor: Actor, invoice: Invoice, reason: str 
         if locked.status not in ("approved", "sent", "overdue", "uncollectible"):
             raise BusinessRuleViolation(f"An invoice that is {locked.status} cannot be voided.",
                                         code="invoice_not_voidable")
+        if _card_payment_in_flight(locked):  # it may still succeed: never leave money on a voided invoice
+            raise Conflict("A card payment for this invoice is in progress; wait for its outcome.",
+                           code="invoice_payment_in_progress")
         previous = {"status": locked.status}
         transition(locked, "voided", actor=actor, reason=reason or "voided",
                    extra_updates={"voided_at": now(), "void_reason": reason[:500], "amount_remaining_minor": 0})
@@ -660,9 +670,7 @@ def invoice_record_payment(*, tenant: Tenant, actor: Actor, invoice: Invoice, am
         if locked.status not in PAYABLE_STATUSES:
             raise BusinessRuleViolation(f"An invoice that is {locked.status} cannot take a payment.",
                                         code="invoice_not_payable")
-        from apps.payments.models import Payment
-
-        if Payment.objects.filter(invoice_id=locked.pk, status__in=("pending", "requires_action")).exists():
+        if _card_payment_in_flight(locked):
             raise Conflict("A card payment for this invoice is in progress; wait for its outcome.",
                            code="invoice_payment_in_progress")
         amount = amount or Money(locked.amount_remaining_minor, locked.currency)
@@ -700,7 +708,7 @@ def invoice_pay(*, tenant: Tenant, actor: Actor, invoice: Invoice, payment_metho
         if charge.currency != locked.currency or not 0 < charge.amount_minor <= locked.amount_remaining_minor:
             message = f"must be between 1 and the amount still owed ({locked.amount_remaining_minor} {locked.currency})"
             raise ValidationFailed(f"amount_minor: {message}", fields={"amount_minor": [message]})
-        if Payment.objects.filter(invoice_id=locked.pk, status__in=("pending", "requires_action")).exists():
+        if _card_payment_in_flight(locked):
             raise Conflict("A payment for this invoice is already in progress.", code="invoice_payment_in_progress")
         if payment_method is None and not payment_token:
             payment_method = PaymentMethod.objects.filter(customer=locked.customer, is_default=True,
