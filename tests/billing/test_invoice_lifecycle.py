@@ -7,7 +7,13 @@ import pytest
 
 from apps.billing import services
 from apps.billing.models import Invoice, InvoicePayment, TaxRate
-from apps.core.errors import BusinessRuleViolation, Conflict, InvalidTransition, PaymentDeclined, ValidationFailed
+from apps.core.errors import (
+    BusinessRuleViolation,
+    Conflict,
+    InvalidTransition,
+    PaymentDeclined,
+    ValidationFailed,
+)
 from apps.core.money import Money
 from tests.factories import make_customer, make_price, make_product
 
