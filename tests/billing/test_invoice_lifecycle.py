@@ -97,6 +97,10 @@ def test_card_payment_through_the_gateway(gateway_sandbox, actor):
     invoice = services.invoice_finalize(tenant=gateway_sandbox, actor=actor, invoice=invoice)
     with pytest.raises(PaymentDeclined):
         services.invoice_pay(tenant=gateway_sandbox, actor=actor, invoice=invoice, payment_token="tok_decline_200")
+    from apps.core.models import Event
+
+    failed = Event.objects.get(type="invoice.payment_failed", object_id=invoice.pk)  # exactly one, the dunning entry
+    assert failed.data["last_payment_error"]["decline_code"] == "200" and failed.data["status"] == "approved"
     result = services.invoice_pay(tenant=gateway_sandbox, actor=actor, invoice=invoice, payment_token="tok_visa")
     assert result.payment.status == "succeeded" and result.invoice.status == "paid"
     assert InvoicePayment.objects.get(invoice=invoice).payment_id == result.payment.pk
@@ -214,3 +218,25 @@ def test_three_ds_payment_completed_later_is_applied_once(gateway_sandbox, actor
     assert services.invoice_apply_card_payment(payment=payment, actor=actor).pk == \
         InvoicePayment.objects.get(invoice=invoice).pk
     assert InvoicePayment.objects.filter(invoice=invoice).count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_failed_three_ds_challenge_is_an_invoice_payment_failure(gateway_sandbox, actor):
+    import httpx
+
+    from apps.core.models import Event
+    from apps.payments import services as payments
+    from apps.payments.models import Payment
+
+    customer = make_customer(gateway_sandbox, currency="USD")
+    invoice = services.invoice_create(tenant=gateway_sandbox, actor=actor, customer=customer, currency="USD",
+                                      lines=[adjustment(unit=1800, tax_exempt=True)])
+    invoice = services.invoice_finalize(tenant=gateway_sandbox, actor=actor, invoice=invoice)
+    result = services.invoice_pay(tenant=gateway_sandbox, actor=actor, invoice=invoice, payment_token="tok_3ds")
+    assert not Event.objects.filter(type="invoice.payment_failed").exists()
+    httpx.post(result.payment.action_url, data={"action": "fail", "return_url": "https://shop.example/r"})
+    payment = payments.payment_complete_action(payment=Payment.objects.get(pk=result.payment.pk), actor=actor)
+    assert payment.status == "failed"
+    assert Event.objects.filter(type="invoice.payment_failed", object_id=invoice.pk).count() == 1
+    invoice.refresh_from_db()
+    assert invoice.status == "approved" and invoice.amount_remaining_minor == 1800

@@ -725,19 +725,30 @@ def invoice_pay(*, tenant: Tenant, actor: Actor, invoice: Invoice, payment_metho
                                     request_id=request_id)
     if payment.status == Payment.Status.SUCCEEDED:
         invoice_apply_card_payment(payment=payment, actor=actor, request_id=request_id)
-    elif payment.status == Payment.Status.FAILED:
-        with transaction.atomic():
-            locked = _lock(invoice)
-            emit_event(tenant=tenant, type="invoice.payment_failed",
-                       data={**invoice_payload(locked), "last_payment_error": {
-                           "payment_id": payment.pk, "decline_code": payment.decline_code,
-                           "message": payment.failure_message}}, actor=actor, request_id=request_id)
+    elif payment.status == Payment.Status.FAILED:  # invoice.payment_failed follows from payment.failed
         raise PaymentDeclined(payment.failure_message or "The card was declined.", decline_code=payment.decline_code,
                               payment_id=payment.pk)
     elif payment.status == Payment.Status.REQUIRES_ACTION:
         with transaction.atomic():
             _emit(_lock(invoice), "invoice.payment_action_required", actor, request_id)
     return PayResult(invoice=Invoice.objects.get(pk=invoice.pk), payment=payment)
+
+
+def invoice_note_payment_failure(*, payment, actor: Actor, request_id: str = "") -> None:
+    """`invoice.payment_failed` (the dunning entry) for a failed card attempt on an invoice, whichever way it
+    failed: declined at once, refused after 3-D Secure, or found declined by the reconciler. Run once per
+    failed payment, from its `payment.failed` event."""
+    if not payment.invoice_id or payment.status != "failed":
+        return
+    with transaction.atomic():
+        locked = Invoice.objects.select_for_update(of=("self",)).select_related("merchant").filter(
+            pk=payment.invoice_id).first()
+        if locked is None:
+            return
+        emit_event(tenant=_tenant_of(locked), type="invoice.payment_failed",
+                   data={**invoice_payload(locked), "last_payment_error": {
+                       "payment_id": payment.pk, "decline_code": payment.decline_code or None,
+                       "message": payment.failure_message}}, actor=actor, request_id=request_id)
 
 
 def invoice_apply_card_payment(*, payment, actor: Actor, request_id: str = "") -> InvoicePayment | None:
