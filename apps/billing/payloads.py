@@ -81,6 +81,7 @@ def invoice_payload(invoice: Invoice, *, lines: list[InvoiceLine] | None = None)
         "void_reason": invoice.void_reason or None, "rejection_note": invoice.rejection_note or None,
         "marked_uncollectible_at": iso(invoice.marked_uncollectible_at),
         "external_source": invoice.external_source or None, "external_id": invoice.external_id or None,
+        "external_updated_at": iso(invoice.external_updated_at),
         "lines": [invoice_line_payload(line) for line in lines],
         "metadata": invoice.metadata, "livemode": invoice.livemode,
         "created_at": iso(invoice.created_at), "updated_at": iso(invoice.updated_at),

@@ -469,3 +469,24 @@ def test_concurrent_upserts_of_one_new_external_id_make_one_invoice(tenant, sand
     assert sorted(status for status, _ in results) == [200] * 7 + [201], results
     assert len({body["data"]["id"] for _, body in results}) == 1
     assert Invoice.objects.filter(external_id="RACE-1").count() == 1
+
+
+def test_an_older_source_version_is_stale_and_changes_nothing(client, sandbox, customer):
+    url = "/v2/invoices/external/xero/X-9"
+    body = {"customer_id": customer.pk, "currency": "GBP", "memo": "Version 2",
+            "lines": [{"description": "Hours", "amount_minor": 9000}], "external_updated_at": "2026-11-20T10:00:00Z"}
+    created = client.put(url, body, format="json")
+    assert created.status_code == 201 and created.json()["data"]["external_updated_at"] == "2026-11-20T10:00:00Z"
+    late_retry = client.put(url, {**body, "memo": "Version 1", "external_updated_at": "2026-11-19T10:00:00Z"},
+                            format="json")
+    assert late_retry.status_code == 200 and late_retry.json()["data"]["memo"] == "Version 2"
+    row = {key: value for key, value in body.items() if key != "external_updated_at"}
+    batch = client.put("/v2/invoices/external/batch", {"source": "xero", "invoices": [
+        {**row, "external_id": "X-9", "memo": "Version 1", "externalUpdatedAt": 1763546400}]}, format="json")
+    assert batch.json()["data"]["results"][0]["status"] == "stale"
+    newer = client.put(url, {**body, "memo": "Version 3", "external_updated_at": "2026-11-21T10:00:00Z"},
+                       format="json")
+    assert newer.json()["data"]["memo"] == "Version 3"
+    bad = error_of(client.put(url, {**body, "external_updated_at": "yesterday"}, format="json"), 400)
+    assert bad["param"] == "external_updated_at" or "external_updated_at" in bad["details"]["fields"]
+    assert Invoice.objects.get(external_id="X-9").memo == "Version 3"

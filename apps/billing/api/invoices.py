@@ -614,8 +614,14 @@ def _source_and_id(source, external_id) -> tuple[str, str]:
 
 def _upsert_fields(tenant: Tenant, source: str, data: dict) -> tuple[dict, list | None]:
     """Invoice fields of an upsert body; `customer_external_id` finds the customer by its id in `source`."""
+    from apps.customers.validation import clean_external_updated_at
+
     customer_external_id = data.pop("customer_external_id", None)
+    source_updated_at, errors = clean_external_updated_at(data.pop("external_updated_at", None))
+    raise_errors(errors)
     fields, lines = parse_invoice_body(tenant, data, customer_required=False)
+    if source_updated_at is not None:
+        fields["external_updated_at"] = source_updated_at
     if customer_external_id is not None and "customer" not in fields:
         from apps.customers.selectors import customer_get_by_external_id
 
@@ -628,8 +634,9 @@ def _upsert_fields(tenant: Tenant, source: str, data: dict) -> tuple[dict, list 
     return fields, lines
 
 
-UPSERT_FIELDS = INVOICE_FIELDS | {"customer_external_id"}
-UPSERT_ALIASES = {**INVOICE_ALIASES, "customerExternalId": "customer_external_id"}
+UPSERT_FIELDS = INVOICE_FIELDS | {"customer_external_id", "external_updated_at"}
+UPSERT_ALIASES = {**INVOICE_ALIASES, "customerExternalId": "customer_external_id",
+                  "externalUpdatedAt": "external_updated_at"}
 
 
 class InvoiceExternalUpsertApi(ApiView):
@@ -638,6 +645,9 @@ class InvoiceExternalUpsertApi(ApiView):
     @extend_schema(request=inline_serializer(name="InvoiceUpsertInput", fields={
         "customer_id": serializers.CharField(required=False),
         "customer_external_id": serializers.CharField(required=False, help_text="The customer's id in `source`"),
+        "external_updated_at": serializers.DateTimeField(
+            required=False, help_text="The source's last change (ISO-8601 or Unix seconds): an older upsert is "
+                                      "answered `stale` and changes nothing"),
         "lines": serializers.ListField(child=serializers.DictField(), required=False,
                                        help_text="The complete list of lines")}),
         responses={200: _one, 201: _one}, summary="Upsert invoice by external ID",

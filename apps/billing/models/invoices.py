@@ -126,6 +126,8 @@ class Invoice(TenantModel):
     marked_uncollectible_at = models.DateTimeField(null=True, blank=True)
     external_source = models.CharField(max_length=50, blank=True)
     external_id = models.CharField(max_length=255, blank=True)
+    external_updated_at = models.DateTimeField(null=True, blank=True,
+                                               help_text="The source system's last change: older upserts are stale")
     metadata = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(default=now)
     updated_at = models.DateTimeField(default=now)

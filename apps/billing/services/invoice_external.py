@@ -71,9 +71,11 @@ def _differences(invoice: Invoice, fields: dict) -> dict:
 
 def invoice_upsert_by_external_id(*, tenant: Tenant, actor: Actor, source: str, external_id: str, fields: dict,
                                   lines: list[LineInput] | None = None, request_id: str = "") -> tuple[Invoice, str]:
-    """Returns (invoice, status) with status created | updated | unchanged. `fields` holds parsed values
-    (customer and discount as objects); `lines`, when given, is the complete list of lines."""
-    unknown = set(fields) - set(UPSERT_FIELDS)
+    """Returns (invoice, status) with status created | updated | unchanged | stale. `fields` holds parsed
+    values (customer and discount as objects); `lines`, when given, is the complete list of lines.
+    `fields["external_updated_at"]` (the source's last change) makes an older upsert `stale`: nothing is
+    applied, so a late retry from the source never overwrites a newer version."""
+    unknown = set(fields) - set(UPSERT_FIELDS) - {"external_updated_at"}
     if unknown:
         raise ValidationFailed(f"{sorted(unknown)[0]}: unknown field", fields={n: ["unknown field"] for n in unknown})
     for attempt in range(2):
@@ -87,6 +89,8 @@ def invoice_upsert_by_external_id(*, tenant: Tenant, actor: Actor, source: str, 
 
 
 def _upsert(tenant, actor, source, external_id, fields, lines, request_id) -> tuple[Invoice, str]:
+    fields = dict(fields)
+    source_updated_at = fields.pop("external_updated_at", None)
     existing = (Invoice.objects.select_for_update(of=("self",)).select_related("merchant", "customer", "discount")
                 .filter(merchant=tenant.merchant, livemode=tenant.livemode, external_source=source,
                         external_id=external_id).first())
@@ -96,7 +100,11 @@ def _upsert(tenant, actor, source, external_id, fields, lines, request_id) -> tu
                                    fields={"customer_id": ["is required to create an invoice"]})
         invoice = invoice_create(tenant=tenant, actor=actor, lines=lines or [], source=Invoice.Source.EXTERNAL,
                                  external_source=source, external_id=external_id, request_id=request_id, **fields)
+        _note_source_version(invoice, source_updated_at)
         return invoice, "created"
+    if source_updated_at and existing.external_updated_at and source_updated_at < existing.external_updated_at:
+        return existing, "stale"
+    _note_source_version(existing, source_updated_at)
     changes = _differences(existing, fields)
     lines_change = lines is not None and _lines_differ(existing, lines)
     if existing.status not in DRAFT_STATUSES:
@@ -116,6 +124,12 @@ def _upsert(tenant, actor, source, external_id, fields, lines, request_id) -> tu
         existing.lines.all().delete()
         existing = invoice_lines_add(tenant=tenant, actor=actor, invoice=existing, lines=lines, request_id=request_id)
     return existing, "updated"
+
+
+def _note_source_version(invoice: Invoice, source_updated_at) -> None:
+    if source_updated_at and (invoice.external_updated_at is None or source_updated_at > invoice.external_updated_at):
+        Invoice.objects.filter(pk=invoice.pk).update(external_updated_at=source_updated_at)
+        invoice.external_updated_at = source_updated_at
 
 
 @dataclass
