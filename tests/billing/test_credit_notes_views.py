@@ -122,3 +122,31 @@ def test_customer_card(owner_client, sandbox, invoice):
                                 credit_method="none")
     html = owner_client.get(reverse("dashboard:customers_detail", args=[invoice.customer_id])).content.decode()
     assert 'data-testid="customer-credit-notes-card"' in html and "CN-" in html
+
+
+def test_credit_note_pdf_is_rendered_by_its_task_and_downloaded(owner_client, sandbox, invoice, settings, tmp_path,
+                                                                django_capture_on_commit_callbacks):
+    import shutil
+    import subprocess
+    from unittest import mock
+
+    from apps.billing import documents
+
+    settings.MEDIA_ROOT = tmp_path
+    with django_capture_on_commit_callbacks(execute=True):
+        note = services.credit_note_create(tenant=sandbox, actor=Actor.system("t"), invoice=invoice,
+                                           amount=Money(1500, "GBP"), credit_method="none")
+    note.refresh_from_db()
+    assert note.pdf  # rendered by the task queued after commit (eager in tests), not by a page
+    with mock.patch.object(documents, "render_pdf_bytes", side_effect=AssertionError("rendered in the request")):
+        response = owner_client.get(reverse("dashboard:credit_note_pdf", args=[note.pk]))
+        assert response.status_code == 200 and response["Content-Type"] == "application/pdf"
+        body = b"".join(response.streaming_content)
+        CreditNote.objects.filter(pk=note.pk).update(pdf="")  # not rendered yet: the page says so
+        with mock.patch("apps.billing.tasks.render_credit_note_pdf.delay") as queued:
+            pending = owner_client.get(reverse("dashboard:credit_note_pdf", args=[note.pk]))
+    assert pending.status_code == 202 and 'data-testid="pdf-pending"' in pending.content.decode()
+    queued.assert_called_once_with(note.pk)
+    if shutil.which("pdftotext"):
+        text = subprocess.run(["pdftotext", "-", "-"], input=body, capture_output=True, check=True).stdout.decode()
+        assert note.number in text and invoice.number in text

@@ -666,11 +666,11 @@ def credit_note_create(*, tenant: Tenant, actor: Actor, invoice: Invoice, amount
 
 
 def _queue_email(note_id: str) -> None:
+    """After commit: the note's PDF (rendered once) and the "credit note issued" email carrying it."""
     from .. import tasks
 
-    task = getattr(tasks, "send_credit_note_email", None)
-    if task is not None:
-        transaction.on_commit(lambda: task.delay(note_id))
+    transaction.on_commit(lambda: tasks.render_credit_note_pdf.delay(note_id))
+    transaction.on_commit(lambda: tasks.send_credit_note_email.delay(note_id))
 
 
 def _run_gateway_reversals(*, tenant: Tenant, actor: Actor, note: CreditNote, request_id: str) -> None:

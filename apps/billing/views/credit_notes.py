@@ -11,9 +11,9 @@ from __future__ import annotations
 from django import forms
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.http import Http404, HttpResponse
+from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import NoReverseMatch, path, reverse
+from django.urls import path, reverse
 from django.views.decorators.http import require_POST
 
 from apps.accounts.decorators import dashboard_view
@@ -51,11 +51,7 @@ def _invoice_or_404(request, invoice_id) -> Invoice:
 
 
 def _invoice_url(invoice_id: str) -> str:
-    """The invoice's page (another part of issue 5), reversed lazily; the credit notes list meanwhile."""
-    try:
-        return reverse("dashboard:invoice_detail", args=[invoice_id])
-    except NoReverseMatch:
-        return reverse("dashboard:credit_notes") + f"?invoice={invoice_id}"
+    return reverse("dashboard:invoice_detail", args=[invoice_id])
 
 
 class CreditNoteForm(forms.Form):
@@ -225,6 +221,23 @@ def credit_note_detail(request, credit_note_id):
     return render(request, "billing/credit_notes/detail.html", _detail_context(request, note))
 
 
+@dashboard_view(Permission.VIEW_DASHBOARD)
+def credit_note_pdf(request, credit_note_id):
+    """The stored PDF; until the task has rendered it, asks for it and says so (the page reloads itself)."""
+    note = _note_or_404(request, credit_note_id)
+    if note.pdf:
+        try:
+            return FileResponse(note.pdf.open("rb"), content_type="application/pdf", filename=f"{note.number}.pdf")
+        except FileNotFoundError:  # the stored file went missing: render it again
+            CreditNote.objects.filter(pk=note.pk).update(pdf="", pdf_revision=0)
+    from .. import tasks
+
+    tasks.render_credit_note_pdf.delay(note.pk)
+    return render(request, "billing/pdf_pending.html", {
+        "document": note.number, "list_url": reverse("dashboard:credit_notes"), "list_label": "Credit notes",
+        "back_url": reverse("dashboard:credit_note_detail", args=[note.pk])}, status=202)
+
+
 @dashboard_view(Permission.PROCESS_REFUNDS)
 @require_POST
 def credit_note_void(request, credit_note_id):
@@ -259,6 +272,7 @@ urlpatterns = [
     path("credit-notes/new/", credit_note_new, name="credit_note_new"),  # ?invoice=inv_… (the invoice page's link)
     path("credit-notes/<str:credit_note_id>/", credit_note_detail, name="credit_note_detail"),
     path("credit-notes/<str:credit_note_id>/void/", credit_note_void, name="credit_note_void"),
+    path("credit-notes/<str:credit_note_id>/pdf/", credit_note_pdf, name="credit_note_pdf"),
     path("invoices/<str:invoice_id>/credit-notes/new/", credit_note_new, name="credit_note_new"),
     path("invoices/<str:invoice_id>/credit-notes/preview/", credit_note_preview, name="credit_note_preview"),
 ]

@@ -258,7 +258,9 @@ def invoice_pdf(request, invoice_id):
     from .. import tasks
 
     tasks.render_invoice_pdf.delay(invoice.pk)
-    return render(request, "billing/invoices/pdf_pending.html", {"invoice": invoice}, status=202)
+    return render(request, "billing/pdf_pending.html", {
+        "document": invoice, "list_url": reverse("dashboard:invoices"), "list_label": "Invoices",
+        "back_url": reverse("dashboard:invoice_detail", args=[invoice.pk])}, status=202)
 
 
 # --- actions: one POST, one service ------------------------------------------------------------------------
