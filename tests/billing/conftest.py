@@ -11,6 +11,17 @@ def sandbox(tenant) -> CoreTenant:
 
 
 @pytest.fixture
+def vat(sandbox):
+    """A 20 % VAT rate in the merchant's own country (the test merchants are in GB)."""
+    from decimal import Decimal
+
+    from apps.billing.models import TaxRate
+
+    return TaxRate.objects.create(merchant=sandbox.merchant, livemode=False, name="VAT", percentage=Decimal("20"),
+                                  country=sandbox.merchant.country)
+
+
+@pytest.fixture
 def actor() -> Actor:
     return Actor.system("tests")
 

@@ -35,12 +35,6 @@ def line(description="Consulting", unit=10_000, quantity=1, **extra):
 
 
 @pytest.fixture
-def vat(sandbox):
-    return TaxRate.objects.create(merchant=sandbox.merchant, livemode=False, name="VAT", percentage=Decimal("20"),
-                                  country=sandbox.merchant.country)
-
-
-@pytest.fixture
 def reduced(sandbox):
     return TaxRate.objects.create(merchant=sandbox.merchant, livemode=False, name="VAT reduced",
                                   percentage=Decimal("5"), country=sandbox.merchant.country)

@@ -4,7 +4,6 @@ from __future__ import annotations
 import io
 import shutil
 import subprocess
-from decimal import Decimal
 from unittest import mock
 
 import pytest
@@ -13,7 +12,7 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 
 from apps.billing import documents, services, tasks
-from apps.billing.models import CreditNote, CreditNoteLine, Invoice, InvoiceSettings, TaxRate
+from apps.billing.models import CreditNote, CreditNoteLine, Invoice, InvoiceSettings
 from apps.core.money import Money
 from tests.factories import make_customer, make_price, make_product
 
@@ -44,12 +43,6 @@ def pdf_text(name_or_bytes) -> str:
     assert data.startswith(b"%PDF")
     out = subprocess.run(["pdftotext", "-layout", "-", "-"], input=data, capture_output=True, check=True)
     return " ".join(out.stdout.decode().split())
-
-
-@pytest.fixture
-def vat(sandbox):
-    return TaxRate.objects.create(merchant=sandbox.merchant, livemode=False, name="VAT",
-                                  percentage=Decimal("20"), country="GB")
 
 
 @pytest.fixture

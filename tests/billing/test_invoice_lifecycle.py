@@ -6,7 +6,7 @@ from decimal import Decimal
 import pytest
 
 from apps.billing import services
-from apps.billing.models import Invoice, InvoicePayment, TaxRate
+from apps.billing.models import Invoice, InvoicePayment
 from apps.core.errors import (
     BusinessRuleViolation,
     Conflict,
@@ -22,12 +22,6 @@ pytestmark = pytest.mark.django_db
 
 def adjustment(description="Consulting", unit=10_000, quantity=1, **extra):
     return services.LineInput(description=description, unit_amount_minor=unit, quantity=quantity, **extra)
-
-
-@pytest.fixture
-def vat(sandbox):
-    return TaxRate.objects.create(merchant=sandbox.merchant, livemode=False, name="VAT", percentage=Decimal("20"),
-                                  country=sandbox.merchant.country)
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ tenancy (another merchant's invoice is a 404)."""
 from __future__ import annotations
 
 import re
-from decimal import Decimal
 from types import SimpleNamespace
 
 import pytest
@@ -15,7 +14,7 @@ from django.core import mail
 from django.urls import reverse
 
 from apps.billing import services
-from apps.billing.models import Invoice, InvoiceComment, InvoicePayment, TaxRate
+from apps.billing.models import Invoice, InvoiceComment, InvoicePayment
 from apps.core.actors import Actor
 from apps.core.money import Money
 from apps.core.tenancy import Tenant as CoreTenant
@@ -32,12 +31,6 @@ ACTOR = Actor.system("tests")
 @pytest.fixture
 def sandbox(tenant) -> CoreTenant:
     return CoreTenant(tenant.merchant, livemode=False)
-
-
-@pytest.fixture
-def vat(sandbox):
-    return TaxRate.objects.create(merchant=sandbox.merchant, livemode=False, name="VAT", percentage=Decimal("20"),
-                                  country=sandbox.merchant.country)
 
 
 @pytest.fixture
