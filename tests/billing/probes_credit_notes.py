@@ -42,6 +42,10 @@ register("credit_notes_create", Probe("create", path="/v2/credit_notes", body=_c
 register("credit_notes_get", Probe("detail", path="/v2/credit_notes/{id}", make=_note_id))
 register("credit_notes_list_lines", Probe("detail", path="/v2/credit_notes/{id}/lines", make=_note_id))
 register("credit_notes_void", Probe("detail", method="POST", path="/v2/credit_notes/{id}/void", make=_note_id))
+# The owner's control reaches the note and is refused by the business rule (an applied note cannot be retried):
+# a 422 naming the note's status proves it was found; the other keys get 404.
+register("credit_notes_retry", Probe("detail", method="POST", path="/v2/credit_notes/{id}/retry", make=_note_id,
+                                     ok_status=422))
 register("credit_notes_preview", Probe("detail", method="POST", path="/v2/credit_notes/preview", body=_create_body,
                                        make=lambda tenant: "preview"))
 register("credit_notes_invoice_eligibility", Probe("detail", path="/v2/credit_notes/invoice/{id}/eligibility",

@@ -5,7 +5,8 @@ with payloads.py. Preview and the two eligibility reads have no side effects.
 
 A reversal the gateway refuses is not an HTTP error: create answers 201 with the note in `failed` and its
 `failure_message` (and each reversal's), because the note exists and its pre-payment part stands; the
-caller can void it and try again. A note whose refund answer was lost answers 201 in `issued` until the
+caller can retry it (POST /credit_notes/{id}/retry: 200 with the note applied or still failed) or
+void it and issue a new one. A note whose refund answer was lost answers 201 in `issued` until the
 reconciler resolves it. Requests the note is refused for (more than is left, a partial reversal of an
 unsettled card payment, an invoice that cannot be credited) write nothing: 400 / 422.
 """
@@ -208,6 +209,24 @@ class CreditNoteVoidApi(ApiView):
                                                                          credit_note_id=note.pk)))
 
 
+class CreditNoteRetryApi(ApiView):
+    operation_ids = {"post": "credit_notes_retry"}
+
+    @extend_schema(request=None, responses={200: _one}, summary="Retry a failed credit note's refund",
+                   description="Sends the failed note's failed and never-attempted reversals to the gateway again, "
+                               "each routed by its payment's settlement timing today (a void refused because the "
+                               "batch closed becomes a refund). 200 with the note applied, or still failed with "
+                               "the new failure_message. Refused (422) unless the note is failed; 409 while "
+                               "another retry of it is in flight.")
+    def post(self, request, credit_note_id):
+        _body(request, set())
+        note = services.credit_note_get(tenant=self.tenant, credit_note_id=credit_note_id)
+        services.credit_note_retry(tenant=self.tenant, actor=self.actor, credit_note=note,
+                                   request_id=_request_id(request))
+        return self.respond(credit_note_payload(services.credit_note_get(tenant=self.tenant,
+                                                                         credit_note_id=note.pk)))
+
+
 class InvoiceEligibilityApi(ApiView):
     operation_ids = {"get": "credit_notes_invoice_eligibility"}
 
@@ -281,6 +300,7 @@ urlpatterns = [
     path("credit_notes/<str:credit_note_id>", CreditNoteDetailApi.as_view(), name="credit_notes_get"),
     path("credit_notes/<str:credit_note_id>/lines", CreditNoteLinesApi.as_view(), name="credit_notes_list_lines"),
     path("credit_notes/<str:credit_note_id>/void", CreditNoteVoidApi.as_view(), name="credit_notes_void"),
+    path("credit_notes/<str:credit_note_id>/retry", CreditNoteRetryApi.as_view(), name="credit_notes_retry"),
     path("invoices/<str:invoice_id>/credit-eligibility", InvoiceCreditEligibilityApi.as_view(),
          name="invoices_credit_eligibility"),
     path("invoices/<str:invoice_id>/credit-notes", InvoiceCreditNotesApi.as_view(),

@@ -4,7 +4,7 @@
 - invoices.py      drafts, lines, totals and tax, finalize/approve/reject/send, payments, void, overdue
 - orders.py        orders from paid invoices and the API, payment, fulfilment, cancel
 - invoice_external.py  upsert by external id (single and batch)
-- credit_notes.py  credit notes: preview, create (auto-routed reversals), void, eligibility, customer balance
+- credit_notes.py  credit notes: preview, create (auto-routed reversals), retry, void, eligibility, customer balance
 - reminders.py     payment reminders before/after the due date, and by hand
 - settings.py      invoice settings (numbering, terms, approval, tax id) and tax rates
 """
@@ -20,6 +20,7 @@ from .credit_notes import (
     credit_note_get,
     credit_note_list,
     credit_note_preview,
+    credit_note_retry,
     credit_note_void,
     customer_balance,
     register_subscription_canceller,
@@ -89,6 +90,7 @@ __all__ = [
     "credit_note_get",
     "credit_note_list",
     "credit_note_preview",
+    "credit_note_retry",
     "credit_note_void",
     "customer_balance",
     "deliver_digital_lines",

@@ -25,6 +25,16 @@ How a note is issued
   `apps.payments.services`; transaction 2 applies the outcomes. The first failed reversal stops the walk
   (the rest are not attempted) and the note ends `failed` with the gateway's message; a failed reversal
   releases its reservation. Invoice money counts only succeeded reversals (amount_refunded).
+- Retry of a failed note (`credit_note_retry`): the note's failed and never-attempted reversals are sent
+  again (succeeded ones never are), each re-routed by its payment's settlement timing today (a void refused
+  because the batch closed meanwhile becomes a refund), in the same order (newest payment first) and the
+  same bracket as create: transaction 1 (invoice lock, then the note) turns them back to pending and
+  reserves their amounts; the gateway calls; transaction 2 finishes the note. All succeed → applied
+  (`credit_note.applied`, the invoice moves, the subscription-cancel hook runs); another failure → still
+  failed with the new message. Pending reversals mark a retry in flight: a second retry is refused
+  (Conflict `credit_note_retry_in_progress`), and one arriving after it finished finds the note no longer
+  failed (`credit_note_not_retryable`). A retried reversal's earlier Void/Refund stays in the payment's
+  history; the reversal row points at the latest attempt.
 - Invoice after an applied note: fully credited and nothing ever paid → voided; fully credited with money
   on it → refunded when money went back to the payer through refund_to_payment_method, else voided; a
   partial credit that leaves nothing owed on a partly paid invoice → paid. The invoice's order follows
@@ -44,7 +54,7 @@ from django.db.models import F, QuerySet, Sum
 
 from apps.core.actors import Actor
 from apps.core.clock import now
-from apps.core.errors import BusinessRuleViolation, DomainError, NotFound, ValidationFailed
+from apps.core.errors import BusinessRuleViolation, Conflict, DomainError, NotFound, ValidationFailed
 from apps.core.events import emit_event
 from apps.core.money import Money
 from apps.core.statemachine import transition
@@ -665,6 +675,61 @@ def credit_note_create(*, tenant: Tenant, actor: Actor, invoice: Invoice, amount
     return CreditNote.objects.get(pk=note.pk)
 
 
+def credit_note_retry(*, tenant: Tenant, actor: Actor, credit_note: CreditNote, request_id: str = "") -> CreditNote:
+    """Tries a failed note's gateway money again (rules in the module docstring): its failed and
+    never-attempted reversals, each re-routed by its payment's settlement timing today. Returns the note
+    applied or still failed (with the new message; also while a refund whose answer was lost is reconciled)."""
+    if not _same_tenant(credit_note, tenant):
+        raise NotFound(f"No such credit note: '{credit_note.pk}'", param="id")
+    with transaction.atomic():
+        locked = _lock_invoice(tenant, Invoice.objects.get(pk=credit_note.invoice_id))
+        note = CreditNote.objects.select_for_update().get(pk=credit_note.pk)
+        if note.status != CreditNote.Status.FAILED:
+            raise BusinessRuleViolation(
+                f"Only a failed credit note can be retried; {note.number} is {note.get_status_display().lower()}.",
+                code="credit_note_not_retryable")
+        # Not locked (no select_for_update): _reversal_outcome locks a reversal before the invoice, so
+        # locking them here, after the invoice, could deadlock. The invoice lock serializes retries.
+        reversals = list(note.reversals.order_by("position"))
+        if any(r.status == CreditNoteReversal.Status.PENDING for r in reversals):
+            raise Conflict(f"A refund for credit note {note.number} is already being processed; try again later.",
+                           code="credit_note_retry_in_progress")
+        to_retry = [r for r in reversals if r.status == CreditNoteReversal.Status.FAILED]
+        applications = {a.pk: a for a in InvoicePayment.objects.select_related("payment")
+                        .filter(pk__in=[r.invoice_payment_id for r in to_retry])}
+        routes = {}
+        for reversal in to_retry:
+            application = applications.get(reversal.invoice_payment_id)
+            if application is None or application.payment is None or _left_on(application) < reversal.amount_minor:
+                left = _left_on(application) if application is not None else 0
+                raise BusinessRuleViolation(
+                    f"{Money(reversal.amount_minor, reversal.currency).format()} can no longer go back to this "
+                    f"payment: {Money(left, reversal.currency).format()} is left on it (it was reversed outside "
+                    "this credit note). Void the credit note and issue a new one.", code="payments_not_reversible")
+            route, explanation, blocked = _card_route(application, reversal.amount_minor)
+            if blocked:
+                raise BusinessRuleViolation(explanation, code="partial_reversal_before_settlement")
+            routes[reversal.pk] = str(route)
+        for reversal in to_retry:
+            CreditNoteReversal.objects.filter(pk=reversal.pk).update(
+                route=routes[reversal.pk], status=CreditNoteReversal.Status.PENDING, failure_message="",
+                completed_at=None, void=None, refund=None)
+            # Reserved again, exactly as create does; released if the gateway refuses it again.
+            InvoicePayment.objects.filter(pk=reversal.invoice_payment_id).update(
+                amount_reversed_minor=F("amount_reversed_minor") + reversal.amount_minor)
+        log.info("credit note %s: retrying %d reversal(s) (%s)", note.pk, len(to_retry),
+                 ", ".join(f"{r.pk}:{routes[r.pk]}" for r in to_retry))
+        if not to_retry:  # nothing left to send: settle the note from its reversals
+            _finish(locked, note, actor=actor, request_id=request_id)
+    if to_retry:
+        _run_gateway_reversals(tenant=tenant, actor=actor, note=note, request_id=request_id)
+        with transaction.atomic():
+            locked = _lock_invoice(tenant, locked)
+            note = CreditNote.objects.select_for_update().get(pk=note.pk)
+            _finish(locked, note, actor=actor, request_id=request_id)
+    return CreditNote.objects.get(pk=note.pk)
+
+
 def _queue_email(note_id: str) -> None:
     """After commit: the note's PDF (rendered once) and the "credit note issued" email carrying it."""
     from .. import tasks
@@ -758,6 +823,9 @@ def _finish(locked: Invoice, note: CreditNote, *, actor: Actor, request_id: str)
         if note.status != CreditNote.Status.FAILED:
             transition(note, CreditNote.Status.FAILED, actor=actor, reason="reversal failed",
                        extra_updates={"failure_message": message[:500]})
+        else:  # a retry failed again: the note keeps its status and says why this time
+            CreditNote.objects.filter(pk=note.pk).update(failure_message=message[:500], updated_at=now())
+            note.failure_message = message[:500]
         _emit_invoice(invoice, "invoice.updated", actor, request_id, previous)
         return
     transition(note, CreditNote.Status.APPLIED, actor=actor, reason="reversed",

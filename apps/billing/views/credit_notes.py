@@ -1,9 +1,9 @@
 """Dashboard pages of credit notes (page 025): the credit-note dialog for an invoice with its live preview
-(htmx), the credit notes list, a note's detail with its lines, reversals and void, and the "Credit notes"
-card on the customer page.
+(htmx), the credit notes list, a note's detail with its lines, reversals, void and "Retry refund" (a failed
+note), and the "Credit notes" card on the customer page.
 
 Views are thin: a form is read and the same services the API uses are called. Roles (page 054): anyone on
-the team may see credit notes; issuing or voiding one can move money back to a card, which the matrix
+the team may see credit notes; issuing, retrying or voiding one can move money back to a card, which the matrix
 allows to the roles that may process refunds (PROCESS_REFUNDS), as the payments pages do.
 """
 from __future__ import annotations
@@ -212,7 +212,9 @@ def _detail_context(request, note: CreditNote, *, error: str = "") -> dict:
             "reversals": [(r, ROUTE_TONES.get(r.route, "gray")) for r in reversals], "error": error,
             "invoice_url": _invoice_url(note.invoice_id),
             "can_void": _can_move_money(request) and note.status != "voided" and not gateway_money
-            and note.invoice.status not in ("voided", "refunded")}
+            and note.invoice.status not in ("voided", "refunded"),
+            "can_retry": _can_move_money(request) and note.status == "failed"
+            and not any(r.status == "pending" for r in reversals)}
 
 
 @dashboard_view(Permission.VIEW_DASHBOARD)
@@ -252,6 +254,27 @@ def credit_note_void(request, credit_note_id):
     return redirect("dashboard:credit_note_detail", credit_note_id=note.pk)
 
 
+@dashboard_view(Permission.PROCESS_REFUNDS)
+@require_POST
+def credit_note_retry(request, credit_note_id):
+    """The "Retry refund" button of a failed note: the outcome (applied, failed again, refused) as a message."""
+    note = _note_or_404(request, credit_note_id)
+    try:
+        note = services.credit_note_retry(tenant=request.tenant, actor=_actor(request), credit_note=note,
+                                          request_id=request.request_id)
+    except DomainError as exc:
+        messages.error(request, f"Credit note {note.number} was not retried: {exc.message}")
+        return redirect("dashboard:credit_note_detail", credit_note_id=note.pk)
+    if note.status == CreditNote.Status.APPLIED:
+        messages.success(request, f"Credit note {note.number} applied: "
+                                  f"{Money(note.amount_reversed_minor, note.currency)} went back to the customer.")
+    elif any(r.status == CreditNoteReversal.Status.PENDING for r in note.reversals.all()):
+        messages.warning(request, f"Credit note {note.number}: the gateway has not confirmed the refund yet.")
+    else:
+        messages.error(request, f"Credit note {note.number}: the refund failed again: {note.failure_message}")
+    return redirect("dashboard:credit_note_detail", credit_note_id=note.pk)
+
+
 def customer_credit_notes_card(request, customer) -> dict:
     """The customer's latest credit notes and credit balance per currency: three queries."""
     notes = list(services.credit_note_list(tenant=request.tenant, customer_id=customer.pk)
@@ -272,6 +295,7 @@ urlpatterns = [
     path("credit-notes/new/", credit_note_new, name="credit_note_new"),  # ?invoice=inv_… (the invoice page's link)
     path("credit-notes/<str:credit_note_id>/", credit_note_detail, name="credit_note_detail"),
     path("credit-notes/<str:credit_note_id>/void/", credit_note_void, name="credit_note_void"),
+    path("credit-notes/<str:credit_note_id>/retry/", credit_note_retry, name="credit_note_retry"),
     path("credit-notes/<str:credit_note_id>/pdf/", credit_note_pdf, name="credit_note_pdf"),
     path("invoices/<str:invoice_id>/credit-notes/new/", credit_note_new, name="credit_note_new"),
     path("invoices/<str:invoice_id>/credit-notes/preview/", credit_note_preview, name="credit_note_preview"),
