@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "apps.customers",
     "apps.catalog",
     "apps.billing",
+    "apps.checkout",
     "apps.payments",
     "apps.payments.simulators.nmi",
 ]
@@ -189,6 +190,8 @@ CELERY_BEAT_SCHEDULE = {
     # (each sent once: InvoiceReminder's unique key; a second run the same day sends nothing).
     "invoices-mark-overdue": {"task": "apps.billing.tasks.mark_overdue_invoices", "schedule": 3600.0},
     "invoices-send-reminders": {"task": "apps.billing.tasks.send_invoice_reminders", "schedule": 21600.0},
+    # Checkout sessions past their expiry → expired (`checkout.session.expired`; their unpaid invoice voided).
+    "checkout-expire-sessions": {"task": "apps.checkout.tasks.expire_checkout_sessions", "schedule": 300.0},
 }
 
 LOGGING = {

@@ -1,0 +1,44 @@
+"""Checkout writes, one module per area. Import as `from apps.checkout import services`.
+
+- sessions.py   checkout sessions: create, totals, pay (the completion service), complete, expire
+- links.py      payment links: create, status, closed reasons, views, starting a session
+"""
+from .links import (
+    LinkItemInput,
+    payment_link_closed_reason,
+    payment_link_create,
+    payment_link_record_view,
+    payment_link_set_status,
+    payment_link_start_session,
+)
+from .sessions import (
+    ItemInput,
+    PayOutcome,
+    SessionClosed,
+    checkout_session_complete_paid,
+    checkout_session_create,
+    checkout_session_expire,
+    checkout_session_pay,
+    checkout_session_refresh_totals,
+    checkout_sessions_expire_due,
+    success_redirect_url,
+)
+
+__all__ = [
+    "ItemInput",
+    "LinkItemInput",
+    "PayOutcome",
+    "SessionClosed",
+    "checkout_session_complete_paid",
+    "checkout_session_create",
+    "checkout_session_expire",
+    "checkout_session_pay",
+    "checkout_session_refresh_totals",
+    "checkout_sessions_expire_due",
+    "payment_link_closed_reason",
+    "payment_link_create",
+    "payment_link_record_view",
+    "payment_link_set_status",
+    "payment_link_start_session",
+    "success_redirect_url",
+]
