@@ -7,6 +7,8 @@ from apps.accounts import urls as accounts_urls
 from apps.billing import api_urls as billing_api
 from apps.billing import urls as billing_urls
 from apps.catalog import api_urls as catalog_api
+from apps.checkout import api_urls as checkout_api
+from apps.checkout import urls as checkout_urls
 from apps.catalog import urls as catalog_urls
 from apps.core import urls as core_urls
 from apps.core.api import urls as core_api
@@ -22,6 +24,7 @@ api_urlpatterns = [
     *catalog_api.urlpatterns,
     *billing_api.urlpatterns,
     *payments_api.urlpatterns,
+    *checkout_api.urlpatterns,
     *core_api.catch_all,
 ]
 
@@ -33,6 +36,7 @@ dashboard_urlpatterns = [
     *catalog_urls.dashboard_urlpatterns,
     *payments_urls.dashboard_urlpatterns,
     *billing_urls.dashboard_urlpatterns,
+    *checkout_urls.dashboard_urlpatterns,
 ]
 
 urlpatterns = [
@@ -41,6 +45,7 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("v2/", include(api_urlpatterns)),
     *billing_urls.public_urlpatterns,
+    *checkout_urls.public_urlpatterns,
     path("", include("apps.accounts.urls")),
 ]
 if settings.DEBUG:

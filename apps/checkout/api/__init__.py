@@ -1,0 +1,1 @@
+"""The checkout API, one module per resource (each owns its `urlpatterns`)."""

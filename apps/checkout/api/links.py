@@ -1,0 +1,4 @@
+"""/v2 links (issue 6)."""
+from __future__ import annotations
+
+urlpatterns: list = []

@@ -1,0 +1,1 @@
+"""Checkout pages, one module per area; each owns its `urlpatterns`."""
