@@ -7,9 +7,9 @@ from apps.accounts import urls as accounts_urls
 from apps.billing import api_urls as billing_api
 from apps.billing import urls as billing_urls
 from apps.catalog import api_urls as catalog_api
+from apps.catalog import urls as catalog_urls
 from apps.checkout import api_urls as checkout_api
 from apps.checkout import urls as checkout_urls
-from apps.catalog import urls as catalog_urls
 from apps.core import urls as core_urls
 from apps.core.api import urls as core_api
 from apps.customers import api_urls as customers_api
