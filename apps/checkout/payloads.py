@@ -62,7 +62,7 @@ def checkout_session_payload(session: CheckoutSession, *, items: list | None = N
         "status": session.status, "payment_status": session.payment_status, "currency": session.currency,
         "customer_id": session.customer_id, "customer_email": session.customer_email or None,
         "payment_link_id": session.payment_link_id, "invoice_id": session.invoice_id, "order_id": order_id,
-        "payment_id": session.payment_id, "subscription_id": None,
+        "payment_id": session.payment_id, "payment_method_id": session.payment_method_id, "subscription_id": None,
         "line_items": [{"id": item.pk, "price_id": item.price_id, "quantity": item.quantity,
                         "custom_amount_minor": item.custom_amount_minor,
                         "adjustable_quantity": item.adjustable_quantity} for item in items],

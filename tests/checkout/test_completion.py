@@ -132,3 +132,19 @@ def test_subscription_mode_is_refused_clearly(sandbox, actor):
                                          items=[services.ItemInput(price=price)])
     assert refused.value.code == "mode_not_supported"
     assert not PaymentLink.objects.exists()
+
+
+def test_setup_mode_saves_the_card_and_moves_no_money(gateway_sandbox, actor):
+    from apps.payments.models import PaymentMethod
+
+    session = services.checkout_session_create(tenant=gateway_sandbox, actor=actor, mode="setup", items=[],
+                                               customer_email="grace@example.com")
+    done = services.checkout_session_setup(session=session, actor=BUYER, payment_token="tok_mastercard")
+    assert (done.status, done.payment_status) == ("complete", "no_payment_required")
+    method = PaymentMethod.objects.get(pk=done.payment_method_id)
+    assert method.customer.email == "grace@example.com" and method.is_default and method.brand
+    again = services.checkout_session_setup(session=session, actor=BUYER, payment_token="tok_mastercard")
+    assert again.pk == done.pk and PaymentMethod.objects.count() == 1  # a resubmit saves nothing more
+    late_pay = services.checkout_session_pay(session=session, actor=BUYER, payment_token="tok_visa")
+    assert late_pay.payment is None  # a complete session never takes money afterwards
+    assert not Payment.objects.exists() and not Invoice.objects.exists()

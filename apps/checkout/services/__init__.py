@@ -20,6 +20,7 @@ from .sessions import (
     checkout_session_expire,
     checkout_session_pay,
     checkout_session_refresh_totals,
+    checkout_session_setup,
     checkout_sessions_expire_due,
     success_redirect_url,
 )
@@ -34,6 +35,7 @@ __all__ = [
     "checkout_session_expire",
     "checkout_session_pay",
     "checkout_session_refresh_totals",
+    "checkout_session_setup",
     "checkout_sessions_expire_due",
     "payment_link_closed_reason",
     "payment_link_create",
@@ -42,3 +44,20 @@ __all__ = [
     "payment_link_start_session",
     "success_redirect_url",
 ]
+
+# checkout appearance (C4)
+from .settings import checkout_settings_for, checkout_settings_update  # noqa: E402
+
+__all__ += ["checkout_settings_for", "checkout_settings_update"]
+
+# The hosted page's changes to an open session (helper C2).
+from .page import (  # noqa: E402
+    PageConfig,
+    checkout_page_config,
+    checkout_page_update,
+    checkout_session_touch,
+    checkout_settings_for,
+)
+
+__all__ += ["PageConfig", "checkout_page_config", "checkout_page_update", "checkout_session_touch",
+            "checkout_settings_for"]

@@ -336,6 +336,51 @@ def checkout_session_pay(*, session: CheckoutSession, actor: Actor, payment_toke
     return PayOutcome(session=CheckoutSession.objects.get(pk=session.pk), payment=payment)
 
 
+def checkout_session_setup(*, session: CheckoutSession, actor: Actor, payment_token: str,
+                           request_id: str = "") -> CheckoutSession:
+    """Setup mode: saves the card (a one-time gateway token) to the buyer's customer in the gateway's vault,
+    no money moves; the session completes with payment_status `no_payment_required`. One vaulting per
+    session: the claim is taken under the session's lock and committed before the gateway call, so a double
+    submit is refused while the first is at the gateway and answered with the result after it."""
+    from apps.payments import services as payments
+
+    tenant = _tenant_of(session)
+    with transaction.atomic():
+        locked = _lock(session)
+        if locked.status == CheckoutSession.Status.COMPLETE:
+            return locked
+        _require_open(locked)
+        if locked.mode != CheckoutSession.Mode.SETUP:
+            raise BusinessRuleViolation("Only a setup-mode session saves a card without paying.",
+                                        code="mode_not_supported")
+        if not locked.customer_email and not locked.customer_id:
+            raise _invalid({"email": ["is required"]})
+        if locked.metadata.get("_setup_claimed"):
+            raise Conflict("The card is being saved; wait a moment.", code="checkout_setup_in_progress")
+        customer = _customer_for(locked, tenant=tenant, actor=actor, request_id=request_id)
+        locked.metadata = {**locked.metadata, "_setup_claimed": True}
+        CheckoutSession.objects.filter(pk=locked.pk).update(customer=customer, metadata=locked.metadata,
+                                                            last_step=CheckoutSession.Step.PAYMENT,
+                                                            last_activity_at=now())
+    try:
+        method = payments.payment_method_create(tenant=tenant, actor=actor, customer=customer,
+                                                payment_token=payment_token, request_id=request_id)
+    except Exception:
+        with transaction.atomic():
+            locked = _lock(session)
+            locked.metadata = {k: v for k, v in locked.metadata.items() if k != "_setup_claimed"}
+            CheckoutSession.objects.filter(pk=locked.pk).update(metadata=locked.metadata,
+                                                                last_step=CheckoutSession.Step.DECLINED)
+        raise
+    with transaction.atomic():
+        locked = _lock(session)
+        transition(locked, "complete", actor=actor, reason="card saved", extra_updates={
+            "payment_status": CheckoutSession.PaymentStatus.NO_PAYMENT_REQUIRED, "payment_method": method,
+            "completed_at": now(), "last_step": CheckoutSession.Step.COMPLETED, "last_activity_at": now()})
+        _emit(locked, "checkout.session.completed", actor, request_id)
+    return locked
+
+
 def checkout_session_complete_paid(*, invoice, actor: Actor, request_id: str = "") -> CheckoutSession | None:
     """open → complete once the session's invoice is paid; idempotent (returns the session either way)."""
     from apps.catalog.services import benefits_grant_for_purchase
