@@ -234,3 +234,19 @@ def test_a_failed_three_ds_challenge_is_an_invoice_payment_failure(gateway_sandb
     assert Event.objects.filter(type="invoice.payment_failed", object_id=invoice.pk).count() == 1
     invoice.refresh_from_db()
     assert invoice.status == "approved" and invoice.amount_remaining_minor == 1800
+
+
+def test_a_succeeded_payment_not_yet_applied_blocks_a_second_charge(sandbox, actor, customer):
+    """The payment's outcome and its application to the invoice are two transactions: a pay arriving in
+    between must not charge again (the window a concurrent checkout completion once hit)."""
+    from apps.core.ids import new_id
+    from apps.payments.models import Payment
+
+    invoice = services.invoice_finalize(tenant=sandbox, actor=actor, invoice=services.invoice_create(
+        tenant=sandbox, actor=actor, customer=customer, lines=[adjustment(unit=2500, tax_exempt=True)]))
+    Payment.objects.create(merchant=sandbox.merchant, livemode=False, customer=customer, amount_minor=2500,
+                           currency="GBP", amount_captured_minor=2500, status="succeeded", attempt_id=new_id("pat"),
+                           invoice_id=invoice.pk)
+    with pytest.raises(Conflict) as busy:
+        services.invoice_pay(tenant=sandbox, actor=actor, invoice=invoice, payment_token="tok_visa")
+    assert busy.value.code == "invoice_payment_in_progress"

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from django.db import transaction
-from django.db.models import Max
+from django.db.models import Max, Q
 
 from apps.catalog.calculations import PriceCalculationError, discount_amount, price_amount_for_quantity
 from apps.catalog.models import Price, PricingModel
@@ -565,10 +565,14 @@ def invoice_send(*, tenant: Tenant, actor: Actor, invoice: Invoice, to: list[str
 
 
 def _card_payment_in_flight(invoice: Invoice) -> bool:
-    """A card attempt for the invoice that has not finished (at the gateway, or waiting for 3-D Secure)."""
+    """A card attempt for the invoice that has not finished: at the gateway, waiting for 3-D Secure, or
+    succeeded but not yet applied to the invoice (the payment's outcome and its application are two
+    transactions; a second attempt in between would charge twice)."""
     from apps.payments.models import Payment
 
-    return Payment.objects.filter(invoice_id=invoice.pk, status__in=("pending", "requires_action")).exists()
+    return Payment.objects.filter(invoice_id=invoice.pk).filter(
+        Q(status__in=("pending", "requires_action"))
+        | Q(status="succeeded", invoice_application__isnull=True)).exists()
 
 
 # --- void, uncollectible, overdue --------------------------------------------------------------------
