@@ -12,10 +12,11 @@ from datetime import datetime
 from django.db import transaction
 from django.db.models import F
 
-from apps.catalog.models import Price
+from apps.catalog.models import Price, PricingModel
+from apps.catalog.payloads import iso
 from apps.core.actors import Actor
 from apps.core.clock import now
-from apps.core.errors import BusinessRuleViolation, NotFound, ValidationFailed
+from apps.core.errors import BusinessRuleViolation, Conflict, NotFound, ValidationFailed
 from apps.core.events import emit_event
 from apps.core.statemachine import transition
 from apps.core.tenancy import Tenant
@@ -132,8 +133,13 @@ def payment_link_set_status(*, tenant: Tenant, actor: Actor, link: PaymentLink, 
         raise ValidationFailed.not_one_of("status", PaymentLink.Status.values)
     with transaction.atomic():
         locked = PaymentLink.objects.select_for_update().select_related("merchant").get(pk=link.pk)
+        if locked.status == status == PaymentLink.Status.ACTIVE:
+            return _reactivate_in_place(locked, actor=actor, expires_at=expires_at, request_id=request_id)
         if locked.status == status:
             return locked
+        if locked.status == PaymentLink.Status.ARCHIVED:  # checked under the lock: archiving is final (p255)
+            raise Conflict("This payment link is archived; archiving is permanent and it cannot be changed. "
+                           "Create a new payment link instead.", code="payment_link_archived", param="status")
         extra = {}
         if status == PaymentLink.Status.ACTIVE:
             if expires_at is not None and expires_at <= now():
@@ -146,6 +152,22 @@ def payment_link_set_status(*, tenant: Tenant, actor: Actor, link: PaymentLink, 
         transition(locked, status, actor=actor, reason=f"status set to {status}", extra_updates=extra)
         _emit(locked, "payment_link.updated", actor, request_id, previous=previous)
     return locked
+
+
+def _reactivate_in_place(link: PaymentLink, *, actor: Actor, expires_at: datetime | None,
+                         request_id: str) -> PaymentLink:
+    """Activating an active link (under its lock): a new `expires_at` replaces the old one, and an expiry
+    that has passed is cleared; otherwise nothing changes."""
+    if expires_at is not None and expires_at <= now():
+        raise _invalid({"expires_at": ["must be in the future"]})
+    lapsed = link.expires_at is not None and link.expires_at <= now()
+    if expires_at is None and not lapsed:
+        return link
+    previous = {"expires_at": iso(link.expires_at)}
+    link.expires_at, link.updated_at = expires_at, now()
+    link.save(update_fields=["expires_at", "updated_at"])
+    _emit(link, "payment_link.updated", actor, request_id, previous=previous)
+    return link
 
 
 def payment_link_closed_reason(link: PaymentLink) -> str:
@@ -178,7 +200,11 @@ def payment_link_start_session(*, link: PaymentLink, actor: Actor, quantities: d
         quantity = quantities.get(item.pk, item.quantity) if link.allow_quantity else item.quantity
         if link.allow_quantity and not item.min_quantity <= quantity <= item.max_quantity:
             raise _invalid({f"quantity[{item.pk}]": [f"must be from {item.min_quantity} to {item.max_quantity}"]})
-        items.append(ItemInput(price=item.price, quantity=quantity, custom_amount_minor=custom_amounts.get(item.pk),
+        custom = custom_amounts.get(item.pk)
+        if custom is None and item.price.pricing_model == PricingModel.PAY_WHAT_YOU_WANT:
+            # The buyer has not chosen yet: start from the suggested amount (else the minimum, else 1).
+            custom = item.price.suggested_amount_minor or item.price.minimum_amount_minor or 1
+        items.append(ItemInput(price=item.price, quantity=quantity, custom_amount_minor=custom,
                                adjustable_quantity=link.allow_quantity, min_quantity=item.min_quantity,
                                max_quantity=item.max_quantity))
     tenant = Tenant(link.merchant, link.livemode)

@@ -16,7 +16,7 @@ email, `invoice.paid`/`payment.succeeded`; completion adds the products' other b
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from types import SimpleNamespace
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
@@ -117,10 +117,12 @@ def _clean_url(value: str, name: str, errors: dict) -> str:
 def checkout_session_create(*, tenant: Tenant, actor: Actor, items: list[ItemInput], mode: str = "payment",
                             customer=None, customer_email: str = "", success_url: str = "", cancel_url: str = "",
                             allow_promotion_codes: bool = False, billing_address_collection: str = "auto",
-                            expires_in: timedelta | None = None, payment_link: PaymentLink | None = None,
+                            expires_in: timedelta | None = None, expires_at: datetime | None = None,
+                            payment_link: PaymentLink | None = None,
                             client_reference_id: str = "", metadata: dict | None = None,
                             request_id: str = "") -> CheckoutSession:
-    """A session in `open`, expiring after 24 hours unless `expires_in` says otherwise (30 min – 30 days)."""
+    """A session in `open`, expiring after 24 hours unless `expires_in` (or an exact `expires_at`, as the API
+    takes it) says otherwise (30 min – 30 days)."""
     errors: dict[str, list[str]] = {}
     if mode not in CheckoutSession.Mode.values:
         raise ValidationFailed.not_one_of("mode", CheckoutSession.Mode.values)
@@ -134,7 +136,8 @@ def checkout_session_create(*, tenant: Tenant, actor: Actor, items: list[ItemInp
         errors["billing_address_collection"] = ["must be auto or required"]
     success_url = _clean_url(success_url, "success_url", errors)
     cancel_url = _clean_url(cancel_url, "cancel_url", errors)
-    lifetime = expires_in or DEFAULT_LIFETIME
+    started = now()
+    lifetime = (expires_at - started) if expires_at is not None else (expires_in or DEFAULT_LIFETIME)
     if not MIN_LIFETIME <= lifetime <= MAX_LIFETIME:
         errors["expires_at"] = ["must be between 30 minutes and 30 days from now"]
     if errors:
@@ -146,7 +149,7 @@ def checkout_session_create(*, tenant: Tenant, actor: Actor, items: list[ItemInp
             customer=customer, customer_email=(customer.email if customer else customer_email.strip().lower()),
             currency=currency, allow_promotion_codes=allow_promotion_codes,
             billing_address_collection=billing_address_collection, success_url=success_url, cancel_url=cancel_url,
-            expires_at=now() + lifetime, client_reference_id=client_reference_id[:200], metadata=metadata or {})
+            expires_at=started + lifetime, client_reference_id=client_reference_id[:200], metadata=metadata or {})
         CheckoutSessionItem.objects.bulk_create([
             CheckoutSessionItem(merchant=tenant.merchant, livemode=tenant.livemode, session=session, price=item.price,
                                 quantity=item.quantity, custom_amount_minor=item.custom_amount_minor,
