@@ -19,6 +19,7 @@ from .benefits import (
 )
 from .discounts import (
     DiscountNotApplicable,
+    discount_check,
     discount_create,
     discount_delete,
     discount_redeem,
@@ -42,7 +43,7 @@ __all__ = [
     "benefits_grant_for_purchase", "entitlement_check", "entitlement_grant", "entitlement_revoke",
     "entitlement_revoke_by_key", "product_benefit_attach", "product_benefit_detach",
     "revoke_entitlements_of_deleted_customer",
-    "DiscountNotApplicable", "discount_create", "discount_delete", "discount_redeem", "discount_update",
+    "DiscountNotApplicable", "discount_check", "discount_create", "discount_delete", "discount_redeem", "discount_update",
     "register_prior_purchase_check",
     "price_archive", "price_create", "price_delete", "price_mark_sold", "price_update",
     "BATCH_MAX_ROWS", "product_archive", "product_batch_upsert", "product_create", "product_delete",

@@ -372,6 +372,42 @@ def _check_scope(discount: Discount, product_ids: set[str], price_ids: set[str],
             _refuse("it does not apply to these products")
 
 
+def _applicable_amount_off(discount: Discount, *, tenant: Tenant, buyer: Buyer, amount: Money,
+                           product_ids: set[str], price_ids: set[str], recurring: bool | None, at) -> Money:
+    """Every rule a purchase must meet (dates, limits, buyer, scope, minimum, currency); the amount off.
+    Raises DiscountNotApplicable. Shared by discount_redeem and the read-only discount_check."""
+    if not discount.active or discount.archived_at is not None:
+        _refuse("it is no longer active")
+    if discount.starts_at and at < discount.starts_at:
+        _refuse("it is not valid yet")
+    if discount.expires_at and at >= discount.expires_at:
+        _refuse("it has expired")
+    if discount.max_redemptions is not None and discount.times_redeemed >= discount.max_redemptions:
+        _refuse("it has reached its redemption limit")
+    if discount.max_redemptions_per_customer is not None:
+        if not (buyer.customer or buyer.email):
+            _refuse("it is limited per customer, so the customer must be known", field="customer")
+        used = DiscountRedemption.objects.filter(Q(discount=discount) & _buyer_q(buyer)).count()
+        if used >= discount.max_redemptions_per_customer:
+            _refuse("this customer has already used it the maximum number of times")
+    if discount.first_time_customer_only:
+        if not (buyer.customer or buyer.email):
+            _refuse("it is for first-time customers, so the customer must be known", field="customer")
+        if _has_bought_before(tenant, buyer):
+            _refuse("it is only for first-time customers")
+    _check_scope(discount, product_ids, price_ids, recurring)
+    if discount.minimum_amount_minor is not None:
+        if amount.currency != discount.minimum_amount_currency:
+            _refuse(f"its minimum order amount is set in {discount.minimum_amount_currency}")
+        if amount.amount_minor < discount.minimum_amount_minor:
+            minimum = Money(discount.minimum_amount_minor, discount.minimum_amount_currency)
+            _refuse(f"the order must be at least {minimum.format()}")
+    spec = discount.as_spec()
+    if discount.type == DiscountType.FIXED and amount.currency not in spec.amounts_off:
+        _refuse(f"it has no amount in {amount.currency}")
+    return discount_amount(spec, amount)
+
+
 @transaction.atomic
 def discount_redeem(*, tenant: Tenant, amount: Money, actor: Actor, code: str | None = None,
                     discount_id: str | None = None, customer=None, product_ids: Iterable[str] = (),
@@ -412,36 +448,8 @@ def discount_redeem(*, tenant: Tenant, amount: Money, actor: Actor, code: str | 
             return existing
 
     at = now()
-    if not discount.active or discount.archived_at is not None:
-        _refuse("it is no longer active")
-    if discount.starts_at and at < discount.starts_at:
-        _refuse("it is not valid yet")
-    if discount.expires_at and at >= discount.expires_at:
-        _refuse("it has expired")
-    if discount.max_redemptions is not None and discount.times_redeemed >= discount.max_redemptions:
-        _refuse("it has reached its redemption limit")
-    if discount.max_redemptions_per_customer is not None:
-        if not (buyer.customer or buyer.email):
-            _refuse("it is limited per customer, so the customer must be known", field="customer")
-        used = DiscountRedemption.objects.filter(Q(discount=discount) & _buyer_q(buyer)).count()
-        if used >= discount.max_redemptions_per_customer:
-            _refuse("this customer has already used it the maximum number of times")
-    if discount.first_time_customer_only:
-        if not (buyer.customer or buyer.email):
-            _refuse("it is for first-time customers, so the customer must be known", field="customer")
-        if _has_bought_before(tenant, buyer):
-            _refuse("it is only for first-time customers")
-    _check_scope(discount, set(product_ids), set(price_ids), recurring)
-    if discount.minimum_amount_minor is not None:
-        if amount.currency != discount.minimum_amount_currency:
-            _refuse(f"its minimum order amount is set in {discount.minimum_amount_currency}")
-        if amount.amount_minor < discount.minimum_amount_minor:
-            minimum = Money(discount.minimum_amount_minor, discount.minimum_amount_currency)
-            _refuse(f"the order must be at least {minimum.format()}")
-    spec = discount.as_spec()
-    if discount.type == DiscountType.FIXED and amount.currency not in spec.amounts_off:
-        _refuse(f"it has no amount in {amount.currency}")
-    off = discount_amount(spec, amount)
+    off = _applicable_amount_off(discount, tenant=tenant, buyer=buyer, amount=amount, product_ids=set(product_ids),
+                                 price_ids=set(price_ids), recurring=recurring, at=at)
 
     # The compare-and-set: only counts while uses remain (the lock already serialises redeemers; this
     # and the CHECK constraint hold even for code that forgets the lock).
@@ -464,5 +472,25 @@ def discount_redeem(*, tenant: Tenant, amount: Money, actor: Actor, code: str | 
     return redemption
 
 
-__all__ = ["DISCOUNT_VALUE_FIELDS", "DiscountNotApplicable", "discount_create", "discount_delete", "discount_redeem",
+def discount_check(*, tenant: Tenant, code: str, amount: Money, customer=None, product_ids: Iterable[str] = (),
+                   price_ids: Iterable[str] = (), recurring: bool | None = None) -> tuple[Discount, Money]:
+    """Would `code` apply to this purchase? The same rules as discount_redeem, but read-only: nothing is
+    counted or locked (a checkout page shows the discount now; the redemption happens when the invoice is
+    finalized). Returns (discount, amount off); raises DiscountNotApplicable."""
+    code = (code or "").strip()
+    if not code:
+        _refuse("no such code")
+    if amount.amount_minor < 0:
+        raise invalid({"amount": ["must not be negative"]})
+    buyer = _buyer(tenant, customer)
+    discount = scoped(Discount.objects.all(), tenant=tenant).annotate(code_lower=Lower("code")) \
+        .filter(code_lower=code.lower()).first()
+    if discount is None:
+        _refuse("no such code")
+    off = _applicable_amount_off(discount, tenant=tenant, buyer=buyer, amount=amount, product_ids=set(product_ids),
+                                 price_ids=set(price_ids), recurring=recurring, at=now())
+    return discount, off
+
+
+__all__ = ["DISCOUNT_VALUE_FIELDS", "DiscountNotApplicable", "discount_check", "discount_create", "discount_delete", "discount_redeem",
            "discount_update", "register_prior_purchase_check"]
