@@ -306,9 +306,11 @@ class NmiGateway:
 
     @staticmethod
     def _source(payment_token: str, customer_vault_id: str) -> dict[str, str]:
-        if bool(payment_token) == bool(customer_vault_id):
-            raise ValueError("give exactly one of payment_token or customer_vault_id")
-        return {"payment_token": payment_token} if payment_token else {"customer_vault_id": customer_vault_id}
+        """A token, a vault record, or both: a vault record with a CVV-only Collect.js token (the CVV re-entered
+        for a saved card)."""
+        if not payment_token and not customer_vault_id:
+            raise ValueError("give a payment_token or a customer_vault_id")
+        return {k: v for k, v in (("customer_vault_id", customer_vault_id), ("payment_token", payment_token)) if v}
 
     def _authorize(self, type_: str, amount: Money, order_id: str, payment_token: str, customer_vault_id: str,
                    billing: BillingDetails | None, three_ds: ThreeDSData | None,

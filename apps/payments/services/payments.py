@@ -99,7 +99,8 @@ def _validate_create(*, tenant, amount, customer, payment_method, payment_token)
         fields["amount"] = ["must be an amount with a currency"]
     elif amount.amount_minor <= 0:
         fields["amount"] = ["must be greater than zero"]
-    if bool(payment_method) == bool(payment_token):
+    # Both only for a vaulted card charged with a CVV-only token (the buyer re-entered the CVV).
+    if bool(payment_method) == bool(payment_token) and not (payment_method and payment_method.gateway_vault_id):
         fields["payment_method"] = ["give exactly one of payment_method or payment_token"]
     if payment_method is not None:
         if payment_method.merchant_id != tenant.merchant.pk or payment_method.livemode != tenant.livemode:
@@ -158,8 +159,10 @@ def payment_send(*, payment: Payment, payment_token: str | None = None, actor: A
     """Steps 2 and 3: the gateway call for a committed pending attempt (outside any transaction), then its
     outcome applied once. `payment_token` is the one-time token when the attempt has no saved method."""
     method = payment.payment_method
-    source = {"customer_vault_id": method.gateway_vault_id} if method and method.gateway_vault_id \
-        else {"payment_token": payment_token or (method.gateway_token if method else "")}
+    if method and method.gateway_vault_id:  # with a token too: a CVV-only token for the saved card
+        source = {"customer_vault_id": method.gateway_vault_id, "payment_token": payment_token or ""}
+    else:
+        source = {"payment_token": payment_token or (method.gateway_token if method else "")}
     adapter = _adapter(payment.gateway_account)
     try:
         call = adapter.sale if payment.capture else adapter.authorize

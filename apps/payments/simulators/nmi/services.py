@@ -125,6 +125,19 @@ def token_create(*, account: SimAccount, ccnumber: str, ccexp: str, cvv: str = "
         **card_fields(profile, exp))
 
 
+@transaction.atomic
+def cvv_token_create(*, account: SimAccount, cvv: str) -> SimToken:
+    """A CVV-only token (Collect.js with just the CVV field mounted): it carries no card, only the CVV check,
+    and is sent with a customer_vault_id so a saved card is charged with a freshly entered CVV."""
+    cvv = (cvv or "").strip()
+    if not cvv.isdigit() or len(cvv) not in (3, 4):
+        raise TokenizeError("cvv", "CVV is invalid")
+    moment = now()
+    return SimToken.objects.create(
+        account=account, token=new_payment_token(), cvv_result=cvv_result_for(cvv, None),
+        expires_at=moment + timedelta(seconds=conf.get("NMI_SIM_TOKEN_TTL_SECONDS")), created_at=moment)
+
+
 def card_fields(profile: cards.CardProfile, exp: str = "") -> dict:
     """Model fields (CardFields) for a resolved card."""
     return {"card_key": profile.key, "cc_type": profile.brand, "cc_bin": profile.bin, "cc_last4": profile.last4,

@@ -156,6 +156,8 @@ class _Context:
     def source(self, *, allow_vault: bool = True) -> Source:
         token, ccnumber = self.p("payment_token"), self.p("ccnumber")
         vault_id = self.p("customer_vault_id") if allow_vault and not self.p("customer_vault") else ""
+        if token and vault_id and not ccnumber:  # a vaulted card charged with a CVV-only Collect.js token
+            return self.vault_with_cvv_source(vault_id, token)
         given = [bool(token), bool(ccnumber), bool(vault_id)]
         if sum(given) == 0:
             raise Rejected("No payment information was provided")  # [GUESS]
@@ -181,9 +183,20 @@ class _Context:
         if profile is not None:  # a sandbox test token: never expires, reusable
             return Source(profile, cvv_result=(profile.card.cvv_result if profile.card else ""), sandbox_token=True)
         row = self.account.tokens.filter(token=token).first()
-        if row is None or row.expires_at <= self.moment:
+        if row is None or row.expires_at <= self.moment or not row.cc_last4:  # a CVV-only token has no card
             raise Rejected("Invalid Payment Token")  # [GUESS] (§1.7: reused/unknown token → 300)
         return Source(_profile_of(row), exp=row.cc_exp, cvv_result=row.cvv_result, token=row)
+
+    def vault_with_cvv_source(self, vault_id: str, token: str) -> Source:
+        """The vault record's card, with the CVV check of a CVV-only token (spent like any token)."""
+        customer = self.account.vault.filter(customer_vault_id=vault_id).first()
+        if customer is None:
+            raise Rejected("Invalid Customer Vault Id")  # [GUESS]
+        row = self.account.tokens.filter(token=token).first()
+        if row is None or row.expires_at <= self.moment or row.cc_last4:
+            raise Rejected("Invalid Payment Token")  # [GUESS]
+        return Source(_profile_of(customer), exp=customer.cc_exp, customer=customer, cvv_result=row.cvv_result,
+                      token=row)
 
     def spend_token(self, source: Source) -> None:
         """Collect.js tokens are 'usable only once' (Payment API variables, payment_token)."""

@@ -174,8 +174,11 @@ def tokenize(request: HttpRequest) -> JsonResponse:
     if account is None:
         return JsonResponse({"error": {"field": "tokenization_key", "message": "Invalid tokenization key"}}, status=401)
     try:
-        token = services.token_create(account=account, ccnumber=params.get("ccnumber", ""),
-                                      ccexp=params.get("ccexp", ""), cvv=params.get("cvv", ""))
+        if not params.get("ccnumber") and not params.get("ccexp") and params.get("cvv"):
+            token = services.cvv_token_create(account=account, cvv=params["cvv"])
+        else:
+            token = services.token_create(account=account, ccnumber=params.get("ccnumber", ""),
+                                          ccexp=params.get("ccexp", ""), cvv=params.get("cvv", ""))
     except services.TokenizeError as exc:
         return JsonResponse({"error": {"field": exc.field, "message": exc.message}}, status=400)
     _log("tokenize", params, account=account, fault=fault)

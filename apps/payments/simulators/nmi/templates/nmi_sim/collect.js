@@ -129,10 +129,13 @@
       }
     },
     startPaymentRequest: function () {
-      if (!state.frames.ccnumber) { throw new Error("Collect.js: no card number field is mounted"); }
+      // With only the CVV field mounted, the token carries just the CVV (for a card in the Customer Vault).
+      var cvvOnly = !state.frames.ccnumber && !state.frames.ccexp && !!state.frames.cvv;
+      var frame = cvvOnly ? state.frames.cvv : state.frames.ccnumber;
+      if (!frame) { throw new Error("Collect.js: no card number field is mounted"); }
       if (state.busy) { return; }
       state.busy = true;
-      state.frames.ccnumber.contentWindow.postMessage({source: SOURCE, type: "tokenize", sid: state.sid}, SIM_ORIGIN);
+      frame.contentWindow.postMessage({source: SOURCE, type: "tokenize", sid: state.sid, cvvOnly: cvvOnly}, SIM_ORIGIN);
     },
     clearInputs: function () {
       for (var field in state.frames) {
