@@ -61,6 +61,7 @@ lock:
 bench: venv
 	@$(PY) bench/api_overhead.py
 	@$(PY) bench/payments.py
+	@$(PY) bench/checkout.py
 
 clean:
 	rm -rf $(VENV) db.sqlite3 staticfiles

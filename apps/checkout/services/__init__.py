@@ -2,6 +2,7 @@
 
 - sessions.py   checkout sessions: create, totals, pay (the completion service), complete, expire
 - links.py      payment links: create, status, closed reasons, views, starting a session
+- express.py    returning customers: email codes, trusted devices, paying with a saved card
 """
 from .links import (
     LinkItemInput,
@@ -56,8 +57,32 @@ from .page import (  # noqa: E402
     checkout_page_config,
     checkout_page_update,
     checkout_session_touch,
-    checkout_settings_for,
 )
 
-__all__ += ["PageConfig", "checkout_page_config", "checkout_page_update", "checkout_session_touch",
-            "checkout_settings_for"]
+__all__ += ["PageConfig", "checkout_page_config", "checkout_page_update", "checkout_session_touch"]
+
+from .express import (  # noqa: E402
+    CodeRequest,
+    express_code_request,
+    express_code_verify,
+    express_customer_for,
+    express_device_is_trusted,
+    express_pay,
+    express_saved_cards,
+    express_trust_device,
+    express_trusted_customer,
+    trust_cookie_name,
+)
+
+__all__ += [
+    "CodeRequest",
+    "express_code_request",
+    "express_code_verify",
+    "express_customer_for",
+    "express_device_is_trusted",
+    "express_pay",
+    "express_saved_cards",
+    "express_trust_device",
+    "express_trusted_customer",
+    "trust_cookie_name",
+]
